@@ -1,0 +1,175 @@
+"""Command line: ``python -m autograder {grade,validate,generate} …`` (see README.md).
+
+Exit codes: 0 done (whatever the score), 1 ``validate`` found a problem, 2 bad usage
+or bad input (message names it), 3 the grader itself failed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from autograder import config as config_mod
+from autograder.remote import REPO_ROOT
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade PyTorch exercises.")
+    sub = parser.add_subparsers(dest="verb", required=True)
+
+    g = sub.add_parser("grade", help="grade a folder holding the topic modules")
+    g.add_argument("submission", nargs="?", default=os.path.join(REPO_ROOT, "exercises"),
+                   help="folder with <topic>.py files (default: exercises/)")
+    g.add_argument("--suite", choices=("public", "hidden", "all"), default="all")
+    g.add_argument("--topics", default=None, help="comma-separated topics (default: all in grading.yml)")
+    g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
+    g.add_argument("--format", choices=("table", "json", "gradescope", "junit"), default="table")
+    g.add_argument("--out", default=None, help="write the report here instead of standard output")
+    g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="topics graded in parallel")
+
+    v = sub.add_parser("validate", help="solutions full marks, stubs zero, known-wrong variants caught")
+    v.add_argument("--topics", default=None)
+    v.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
+    v.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+
+    sub.add_parser("generate", help="rewrite exercises/ from the marked regions of solutions/")
+    return parser
+
+
+def _topics(arg: str | None, grading: config_mod.Grading) -> list[str] | None:
+    if not arg:
+        return None
+    topics = [t.strip() for t in arg.split(",") if t.strip()]
+    unknown = [t for t in topics if t not in grading.topics]
+    if unknown:
+        raise UsageError(f"--topics: unknown topic(s) {', '.join(unknown)} (known: {', '.join(grading.topics)})")
+    return topics
+
+
+def _progress(total: int, label: str):
+    """A progress bar on stderr when it is a terminal; otherwise one line per step."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not sys.stderr.isatty():
+        class Lines:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def step(self, text: str) -> None:
+                print(f"  {text}", file=sys.stderr, flush=True)
+        return Lines()
+
+    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.description}"), transient=True)
+
+    class Bar:
+        def __enter__(self):
+            progress.__enter__()
+            self.task = progress.add_task("", total=total)
+            return self
+
+        def __exit__(self, *exc):
+            return progress.__exit__(*exc)
+
+        def step(self, text: str) -> None:
+            progress.update(self.task, advance=1, description=text)
+    return Bar()
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from autograder import judge, report
+
+    grading = config_mod.load()
+    if not os.path.isdir(args.submission):
+        raise UsageError(f"submission folder not found: {args.submission}")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    topics = _topics(args.topics, grading) or list(grading.topics)
+    with _progress(len(topics), "grading") as bar:
+        result = judge.grade(args.submission, topics=topics, suite=args.suite, device=args.device,
+                             grading=grading, jobs=args.jobs,
+                             on_topic_done=lambda t, r: bar.step(f"{t} {r['score']:g}/{r['max_score']:g}"))
+    text = report.render(result, args.format, grading.visibility, color=args.out is None and sys.stdout.isatty())
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+        if args.format != "table":
+            sys.stdout.write(report.to_table(result))
+    else:
+        sys.stdout.write(text)
+    return EXIT_FAULT if result.get("faults") else EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from autograder import validate
+
+    grading = config_mod.load()
+    topics = _topics(args.topics, grading) or list(grading.topics)
+    total = sum(2 + len(validate.mutants_of(t)) for t in topics)
+    with _progress(total, "validating") as bar:
+        ok, results, problems = validate.validate(topics, args.device, args.jobs, progress=bar.step)
+    console = Console(highlight=False)
+    table = Table(title="validate", box=box.SIMPLE_HEAVY)
+    for column in ("topic", "solution", "stub", "known-wrong caught", "status"):
+        table.add_column(column)
+    for r in results:
+        caught = sum(m.caught for m in r.mutants)
+        table.add_row(r.topic, r.solution, r.stub, f"{caught}/{len(r.mutants)}", "ok" if not r.problems else "FAIL")
+    console.print(table)
+    for r in results:
+        for m in r.mutants:
+            hint = "" if m.hint_shown is None else (" · hint shown" if m.hint_shown else " · HINT MISSING")
+            mark = "caught" if m.caught else "NOT CAUGHT"
+            console.print(f"  {r.topic}/{m.mutant.name}: {mark} (−{m.lost:g}/{m.max_score:g}){hint} — {m.mutant.wrong}",
+                          markup=False)
+    for p in problems:
+        console.print(f"problem: {p}", markup=False)
+    for r in results:
+        for p in r.problems:
+            console.print(f"problem in {r.topic}: {p}", markup=False)
+    console.print("validate: all checks hold" if ok else "validate: FAILED", markup=False)
+    return EXIT_OK if ok else EXIT_INVALID
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from autograder import source
+
+    for path in source.generate():
+        print(f"wrote {os.path.relpath(path, REPO_ROOT)}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return {"grade": cmd_grade, "validate": cmd_validate, "generate": cmd_generate}[args.verb](args)
+    except (UsageError, config_mod.ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - anything else is the grader's own fault
+        from autograder.source import MarkerError
+        if isinstance(exc, MarkerError):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        import traceback
+        traceback.print_exc()
+        print(f"grader fault: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAULT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""``grading.yml``: the schema, its defaults, and validation at load.
+
+Every key is documented in ``grading.yml`` itself. Loading fails with a
+:class:`ConfigError` that names the offending key (unknown keys included), so a typo
+never silently changes a grade.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from autograder.remote import REPO_ROOT
+
+#: The eleven topics, in course order. ``grading.yml`` may configure any subset.
+TOPICS = ("mlp", "embeddings", "pooling", "attention", "transformer", "autoencoder", "optimizers",
+          "regularization", "batchnorm", "initialization", "finetuning")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+SUITES = ("public", "hidden")
+DEFAULT_PATH = os.path.join(REPO_ROOT, "grading.yml")
+
+
+class ConfigError(ValueError):
+    """grading.yml is invalid; the message names the key."""
+
+
+@dataclass
+class Exercise:
+    points: float                                             # total points of the exercise
+    tests: dict[str, float] = field(default_factory=dict)     # test function name -> its points
+
+
+@dataclass
+class Topic:
+    exercises: dict[str, Exercise]
+    test_timeout: float
+    topic_timeout: float
+    forbidden: list[str] = field(default_factory=list)        # dotted torch names
+    forbidden_aten: list[str] = field(default_factory=list)   # aten operator names
+
+    @property
+    def max_score(self) -> float:
+        return sum(e.points for e in self.exercises.values())
+
+
+@dataclass
+class Grading:
+    topics: dict[str, Topic]
+    visibility: dict[str, str]                                # suite -> Gradescope visibility
+    tolerances: dict[str, tuple[float, float]]                # dtype name -> (rtol, atol)
+
+
+def _check_keys(data: Any, where: str, allowed: dict[str, type | tuple], required: tuple = ()) -> dict:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key '{key}' (allowed: {', '.join(allowed)})")
+        if not isinstance(data[key], allowed[key]):
+            raise ConfigError(f"{where}.{key}: expected {_names(allowed[key])}, got {type(data[key]).__name__}")
+    for key in required:
+        if key not in data:
+            raise ConfigError(f"{where}: missing key '{key}'")
+    return data
+
+
+def _names(types: type | tuple) -> str:
+    types = types if isinstance(types, tuple) else (types,)
+    return " or ".join(t.__name__ for t in types)
+
+
+def _positive(value: float, where: str) -> float:
+    if isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{where}: must be a positive number, got {value!r}")
+    return float(value)
+
+
+def parse(data: Any, source: str = "grading.yml") -> Grading:
+    number = (int, float)
+    root = _check_keys(data, source, {"version": int, "defaults": dict, "tolerances": dict, "topics": dict},
+                       required=("version", "topics"))
+    if root["version"] != 1:
+        raise ConfigError(f"{source}.version: only version 1 is understood, got {root['version']}")
+    defaults = _check_keys(root.get("defaults", {}), f"{source}.defaults",
+                           {"test_timeout": number, "topic_timeout": number, "visibility": dict})
+    visibility = {"public": "visible", "hidden": "after_due_date"}
+    for suite, vis in _check_keys(defaults.get("visibility", {}), f"{source}.defaults.visibility",
+                                  {s: str for s in SUITES}).items():
+        if vis not in VISIBILITIES:
+            raise ConfigError(f"{source}.defaults.visibility.{suite}: '{vis}' is not one of {VISIBILITIES}")
+        visibility[suite] = vis
+    tolerances = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5),
+                  "float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7),
+                  # gradients sum over batch and sequence: float32 round-off grows with them
+                  "float32_grad": (1e-4, 1e-4), "float64_grad": (1e-7, 1e-7)}
+    for dtype, tol in _check_keys(root.get("tolerances", {}), f"{source}.tolerances",
+                                  {k: dict for k in tolerances}).items():
+        tol = _check_keys(tol, f"{source}.tolerances.{dtype}", {"rtol": number, "atol": number},
+                          required=("rtol", "atol"))
+        tolerances[dtype] = (float(tol["rtol"]), float(tol["atol"]))
+    test_timeout = _positive(defaults.get("test_timeout", 30), f"{source}.defaults.test_timeout")
+    topic_timeout = _positive(defaults.get("topic_timeout", 600), f"{source}.defaults.topic_timeout")
+
+    topics = {}
+    for name, tdata in root["topics"].items():
+        where = f"{source}.topics.{name}"
+        if name not in TOPICS:
+            raise ConfigError(f"{where}: unknown topic (topics: {', '.join(TOPICS)})")
+        tdata = _check_keys(tdata, where, {"exercises": dict, "test_timeout": number, "topic_timeout": number,
+                                           "forbidden": list, "forbidden_aten": list}, required=("exercises",))
+        exercises = {}
+        for ex_name, edata in tdata["exercises"].items():
+            ewhere = f"{where}.exercises.{ex_name}"
+            edata = _check_keys(edata, ewhere, {"points": number, "tests": dict}, required=("points",))
+            points = _positive(edata["points"], f"{ewhere}.points")
+            tests = {str(k): _positive(v, f"{ewhere}.tests.{k}") for k, v in edata.get("tests", {}).items()}
+            if sum(tests.values()) > points + 1e-9:
+                raise ConfigError(f"{ewhere}.tests: per-test points add up to {sum(tests.values())}, "
+                                  f"more than the exercise's {points}")
+            exercises[ex_name] = Exercise(points, tests)
+        if not exercises:
+            raise ConfigError(f"{where}.exercises: a topic needs at least one exercise")
+        for key in ("forbidden", "forbidden_aten"):
+            if not all(isinstance(n, str) for n in tdata.get(key, [])):
+                raise ConfigError(f"{where}.{key}: expected a list of strings")
+        topics[name] = Topic(
+            exercises=exercises,
+            test_timeout=_positive(tdata.get("test_timeout", test_timeout), f"{where}.test_timeout"),
+            topic_timeout=_positive(tdata.get("topic_timeout", topic_timeout), f"{where}.topic_timeout"),
+            forbidden=list(tdata.get("forbidden", [])),
+            forbidden_aten=list(tdata.get("forbidden_aten", [])),
+        )
+    return Grading(topics=topics, visibility=visibility, tolerances=tolerances)
+
+
+def load(path: str | None = None) -> Grading:
+    path = path or os.environ.get("AUTOGRADER_CONFIG") or DEFAULT_PATH
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{os.path.basename(path)} is not valid YAML: {exc}") from None
+    return parse(data, os.path.basename(path))

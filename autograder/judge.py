@@ -1,0 +1,226 @@
+"""The trusted pipeline: submission folder -> per-topic pytest runs -> scored report.
+
+Steps, each a function:
+
+1. :func:`stage` copies the submission's topic modules (nothing else) into a clean folder;
+2. :func:`run_topic` runs the pristine test files of one topic in a pytest process of its
+   own, which starts the untrusted worker (``--worker``); the process group is killed at
+   the topic's time limit, and every test it finished is still on disk (JSON lines);
+3. :func:`score_topic` turns those records into points with ``grading.yml``: tests never
+   reached score zero, a forbidden call zeroes its whole exercise;
+4. the caller formats the report (:mod:`autograder.report`).
+
+This module never imports a submission.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from autograder import config as config_mod
+from autograder.remote import REPO_ROOT
+
+SUITE_FILES = {
+    "public": os.path.join(REPO_ROOT, "tests", "test_{topic}.py"),
+    "hidden": os.path.join(REPO_ROOT, "autograder", "hidden", "test_{topic}.py"),
+}
+
+
+class GraderFault(Exception):
+    """The grader itself failed (not the submission): exit code 3."""
+
+
+@dataclass
+class TopicRun:
+    topic: str
+    collected: list[dict] = field(default_factory=list)
+    results: dict[str, dict] = field(default_factory=dict)
+    timed_out: bool = False
+    fault: str | None = None      # set when pytest itself failed (a grader fault)
+    seconds: float = 0.0
+
+
+def suites_for(choice: str) -> list[str]:
+    return ["public", "hidden"] if choice == "all" else [choice]
+
+
+def test_files(topic: str, suites: list[str]) -> list[str]:
+    return [p for p in (SUITE_FILES[s].format(topic=topic) for s in suites) if os.path.exists(p)]
+
+
+def stage(submission: str, topics: list[str], workdir: str) -> str:
+    """Copy ``<topic>.py`` for each topic from the submission into ``workdir/submission``."""
+    target = os.path.join(workdir, "submission")
+    os.makedirs(target, exist_ok=True)
+    for topic in topics:
+        source = os.path.join(submission, f"{topic}.py")
+        if os.path.isfile(source):
+            shutil.copyfile(source, os.path.join(target, f"{topic}.py"))
+    return target
+
+
+def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: config_mod.Grading,
+              workdir: str, stop_early: bool = False, threads: int | None = None) -> TopicRun:
+    """Run one topic's test files against the staged submission in a separate pytest process."""
+    cfg = grading.topics[topic]
+    run = TopicRun(topic)
+    files = test_files(topic, suites)
+    if not files:
+        run.fault = f"no test files for topic {topic} in suites {suites}"
+        return run
+    results = os.path.join(workdir, f"{topic}.results.jsonl")
+    if os.path.exists(results):
+        os.remove(results)
+    cmd = [sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider", "--rootdir", REPO_ROOT,
+           "--impl", staged, "--worker", "--device", device, "--results", results,
+           "--test-timeout", str(cfg.test_timeout), "-o", "addopts=", "--strict-markers", "--import-mode=importlib", "--no-header",
+           "--tb=no"]
+    if stop_early:
+        cmd.append("-x")
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, PYTHONDONTWRITEBYTECODE="1")
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    start = time.monotonic()
+    with open(os.path.join(workdir, f"{topic}.pytest.log"), "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            code = proc.wait(timeout=cfg.topic_timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            run.timed_out, code = True, None
+    _kill_leftovers(proc.pid)
+    run.seconds = time.monotonic() - start
+    if os.path.exists(results):
+        with open(results, encoding="utf-8") as f:
+            for line in f:
+                record = json.loads(line)
+                if "collected" in record:
+                    run.collected = record["collected"]
+                else:
+                    run.results[record["nodeid"]] = record
+    if code not in (0, 1, None) or (not run.collected and not run.timed_out):
+        with open(os.path.join(workdir, f"{topic}.pytest.log"), encoding="utf-8", errors="replace") as f:
+            tail = f.read()[-2000:]
+        run.fault = f"pytest exited with code {code} for topic {topic}:\n{tail}"
+    return run
+
+
+def _kill_leftovers(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def score_topic(run: TopicRun, grading: config_mod.Grading) -> dict:
+    """Points per test from ``grading.yml``; the topic's maximum is always its exercises' points."""
+    cfg = grading.topics[run.topic]
+    graded = [t for t in run.collected if not t.get("skip") and
+              run.results.get(t["nodeid"], {}).get("status") != "skipped"]
+    tests = []
+    for exercise_name, exercise in cfg.exercises.items():
+        mine = [t for t in graded if t["exercise"] == exercise_name]
+        if not mine:
+            reason = run.fault or ("the topic ran out of time before these tests were collected" if run.timed_out
+                                   else "no graded test for this exercise ran")
+            tests.append(_entry(f"{exercise_name} (not graded)", exercise_name, "-", exercise.points, "error",
+                                reason, 0.0))
+            continue
+        points = _split_points(mine, exercise)
+        forbidden = [run.results[t["nodeid"]] for t in mine
+                     if run.results.get(t["nodeid"], {}).get("status") == "forbidden"]
+        for t in mine:
+            record = run.results.get(t["nodeid"])
+            if record is None:
+                status = "timeout" if run.timed_out else "error"
+                message = ("not reached: the topic exceeded its time limit" if run.timed_out
+                           else "not run: the grading process ended before this test")
+            else:
+                status, message = record["status"], record.get("message", "")
+            if forbidden and status != "forbidden":
+                status = "forbidden"
+                message = f"exercise zeroed: {forbidden[0].get('message', 'forbidden call')}"
+            score = points[t["nodeid"]] if status == "passed" else 0.0
+            tests.append(_entry(f"{t['suite']}/{t['name']}", exercise_name, t["suite"], points[t["nodeid"]],
+                                status, message, score, record.get("duration") if record else None))
+    return {
+        "score": round(sum(t["score"] for t in tests), 6),
+        "max_score": cfg.max_score,
+        "tests": tests,
+    }
+
+
+def _split_points(tests: list[dict], exercise: config_mod.Exercise) -> dict[str, float]:
+    """Explicit per-test-function points first; the rest of the exercise's points evenly."""
+    base = {t["nodeid"]: t["name"].split("[")[0] for t in tests}
+    explicit = {fn: p for fn, p in exercise.tests.items() if fn in base.values()}
+    rest = [n for n, fn in base.items() if fn not in explicit]
+    remaining = exercise.points - sum(explicit.values())
+    points = {}
+    for nodeid, fn in base.items():
+        if fn in explicit:
+            points[nodeid] = explicit[fn] / sum(1 for f in base.values() if f == fn)
+        else:
+            points[nodeid] = remaining / len(rest)
+    if not rest and remaining > 1e-9:  # every test has explicit points: scale them to the total
+        scale = exercise.points / sum(points.values())
+        points = {k: v * scale for k, v in points.items()}
+    return points
+
+
+def _entry(name, exercise, suite, max_score, status, message, score, duration=None) -> dict:
+    entry = {"name": name, "score": round(score, 6), "max_score": round(max_score, 6), "status": status,
+             "message": message, "exercise": exercise, "suite": suite}
+    if duration is not None:
+        entry["duration"] = duration
+    return entry
+
+
+def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all", device: str = "auto",
+          grading: config_mod.Grading | None = None, jobs: int = 1, stop_early: bool = False,
+          on_topic_done: Callable[[str, dict], None] | None = None, keep_dir: str | None = None) -> dict:
+    """Grade one submission folder; returns the report (schema: ``report.JSON_SCHEMA``)."""
+    grading = grading or config_mod.load()
+    topics = topics or list(grading.topics)
+    suites = suites_for(suite)
+    workdir = keep_dir or tempfile.mkdtemp(prefix="autograder-")
+    os.makedirs(workdir, exist_ok=True)
+    staged = stage(submission, topics, workdir)
+    threads = 1 if jobs > 1 else None
+    faults = []
+
+    def one(topic: str) -> tuple[str, dict]:
+        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads)
+        if run.fault:
+            faults.append(run.fault)
+        result = score_topic(run, grading)
+        result["seconds"] = round(run.seconds, 2)
+        if on_topic_done:
+            on_topic_done(topic, result)
+        return topic, result
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            done = dict(pool.map(one, topics))
+    finally:
+        if keep_dir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report = {
+        "score": round(sum(t["score"] for t in done.values()), 6),
+        "max_score": round(sum(t["max_score"] for t in done.values()), 6),
+        "topics": {t: done[t] for t in topics},
+    }
+    if faults:
+        report["faults"] = faults
+    return report

@@ -1,0 +1,314 @@
+"""pytest plugin: hands every test the module under test, and records graded results.
+
+Options (all test files, public and hidden, use the same ones):
+
+``--impl DIR``        folder holding the topic modules (default: ``exercises/``)
+``--worker``          run the submission in a separate worker process (grading);
+                      without it the module is imported in-process so students can debug
+``--device``          ``cpu``, ``cuda`` or ``auto`` (default): which devices ``device`` covers
+``--results FILE``    append one JSON line per test (used by the grader)
+``--test-timeout S``  per-test wall-clock limit in worker mode
+
+A test file ``test_<topic>.py`` grades topic ``<topic>``; each test names its exercise
+with ``@pytest.mark.exercise("<name>")`` and gets the module as the ``impl`` fixture.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import pytest
+import torch
+
+from autograder import config as config_mod
+from autograder import forbidden
+from autograder.remote import (REPO_ROOT, ForbiddenCall, RemoteModule, RemoteObject, SubmissionError,
+                               SubmissionTimeout, Worker)
+
+STATUSES = ("passed", "failed", "error", "timeout", "forbidden", "skipped")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("autograder")
+    group.addoption("--impl", default=None, help="folder holding the topic modules (default: exercises/)")
+    group.addoption("--worker", action="store_true", help="run the submission in a sandboxed worker process")
+    group.addoption("--device", default="auto", choices=("cpu", "cuda", "auto"), help="devices to test on")
+    group.addoption("--results", default=None, help="append per-test results as JSON lines to this file")
+    group.addoption("--test-timeout", type=float, default=None, help="per-test time limit (worker mode)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "exercise(name): the exercise a test grades")
+    for topic in config_mod.TOPICS:
+        config.addinivalue_line("markers", f"{topic}: tests of topic {topic}")
+    config._autograder = Session(config)
+
+
+# --------------------------------------------------------------------------- the module under test
+
+class Submission:
+    """The topic module under test, local or in a worker, with a few helpers tests need.
+
+    ``impl.<name>`` is the module's attribute. ``impl.run(fn, *args)`` calls the trusted
+    function ``fn`` (from ``autograder.fixtures`` or torch) where the submission lives,
+    so objects can be built and trained next to it. ``impl.isinstance(obj, cls)`` works
+    for both local and remote objects.
+    """
+
+    def __init__(self, topic: str, directory: str, use_worker: bool, grading: config_mod.Grading,
+                 log_dir: str | None):
+        self.topic = topic
+        self.filename = f"{topic}.py"
+        self.path = os.path.join(directory, self.filename)
+        self.worker: Worker | None = None
+        self._module: Any = None
+        self.load_error: SubmissionError | None = None
+        topic_cfg = grading.topics[topic]
+        self.static_hits: dict[str, list[forbidden.Hit]] = {}
+        if not os.path.isfile(self.path):
+            self.load_error = SubmissionError(f"{self.filename} not found in {directory}")
+            return
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            source = f.read()
+        try:
+            self.static_hits = forbidden.scan(
+                source, self.filename, forbidden.ForbiddenSet(topic_cfg.forbidden, topic_cfg.forbidden_aten),
+                list(topic_cfg.exercises))
+        except SyntaxError as exc:
+            self.load_error = SubmissionError(f"SyntaxError in {self.filename} line {exc.lineno}: {exc.msg}")
+            return
+        if use_worker:
+            self.worker = Worker(self.path, topic, topic_cfg.forbidden, topic_cfg.forbidden_aten, log_dir)
+            self._module = RemoteModule(self.worker, self.filename)
+        else:
+            self._module = _import_local(self.path, topic)
+
+    @property
+    def is_remote(self) -> bool:
+        return self.worker is not None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._module, name)
+
+    def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.worker is None:
+            return fn(*args, **kwargs)
+        qualified = f"{fn.__module__}:{fn.__qualname__}"
+        return self.worker.request({"op": "run", "fn": qualified, "args": list(args), "kwargs": kwargs})
+
+    @staticmethod
+    def isinstance(obj: Any, cls: type) -> bool:
+        if isinstance(obj, RemoteObject):
+            return obj._isinstance(cls)
+        return isinstance(obj, cls)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+
+
+def _import_local(path: str, topic: str) -> Any:
+    name = f"_impl_{topic}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - reported per test, not as a collection error
+        return _Broken(SubmissionError(f"importing {os.path.basename(path)} failed: {type(exc).__name__}: {exc}"))
+    sys.modules[name] = module
+    return module
+
+
+class _Broken:
+    def __init__(self, error: SubmissionError):
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        raise self.error
+
+
+# --------------------------------------------------------------------------- session state
+
+class Session:
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        impl = config.getoption("--impl") or os.path.join(REPO_ROOT, "exercises")
+        self.impl_dir = os.path.abspath(impl)
+        self.use_worker = bool(config.getoption("--worker"))
+        self.test_timeout = config.getoption("--test-timeout")
+        self.results_path = config.getoption("--results")
+        self.grading = config_mod.load()
+        self.submissions: dict[str, Submission] = {}
+        self.current: Submission | None = None
+
+    def submission(self, topic: str) -> Submission:
+        if topic not in self.submissions:
+            log_dir = os.path.dirname(os.path.abspath(self.results_path)) if self.results_path else None
+            self.submissions[topic] = Submission(topic, self.impl_dir, self.use_worker, self.grading, log_dir)
+        return self.submissions[topic]
+
+    def record(self, data: dict) -> None:
+        if self.results_path:
+            with open(self.results_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(data) + "\n")
+
+
+def _session(config: pytest.Config) -> Session:
+    return config._autograder
+
+
+def topic_of(item: pytest.Item) -> str:
+    name = os.path.basename(str(item.path))
+    return name.removeprefix("test_").removesuffix(".py")
+
+
+def suite_of(item: pytest.Item) -> str:
+    return "hidden" if os.path.join("autograder", "hidden") in str(item.path) else "public"
+
+
+def exercise_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("exercise")
+    return marker.args[0] if marker and marker.args else None
+
+
+# --------------------------------------------------------------------------- collection
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "device" in metafunc.fixturenames and "device" not in _explicit(metafunc):
+        choice = metafunc.config.getoption("--device")
+        params = []
+        if choice in ("cpu", "auto"):
+            params.append(pytest.param("cpu", id="cpu"))
+        if choice in ("cuda", "auto"):
+            marks = [] if torch.cuda.is_available() else [pytest.mark.skip(reason="CUDA not available")]
+            params.append(pytest.param("cuda", id="cuda", marks=marks))
+        metafunc.parametrize("device", params)
+    if "dtype" in metafunc.fixturenames and "dtype" not in _explicit(metafunc):
+        metafunc.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+
+
+def _explicit(metafunc: pytest.Metafunc) -> set[str]:
+    names: set[str] = set()
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        argnames = marker.args[0]
+        names.update(a.strip() for a in (argnames.split(",") if isinstance(argnames, str) else argnames))
+    return names
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    grading = _session(config).grading
+    problems = []
+    for item in items:
+        topic, exercise = topic_of(item), exercise_of(item)
+        if topic not in grading.topics:
+            problems.append(f"{item.nodeid}: file name does not name a topic of grading.yml")
+            continue
+        if exercise is None:
+            problems.append(f"{item.nodeid}: no @pytest.mark.exercise(...) marker")
+        elif exercise not in grading.topics[topic].exercises:
+            problems.append(f"{item.nodeid}: exercise '{exercise}' has no points in grading.yml "
+                            f"(topic {topic})")
+        item.add_marker(getattr(pytest.mark, topic))
+        if exercise:
+            item.extra_keyword_matches.add(exercise)
+    if problems:
+        raise pytest.UsageError("tests without points:\n  " + "\n  ".join(problems))
+    _session(config).record({"collected": [
+        {"nodeid": item.nodeid, "name": item.name, "topic": topic_of(item), "exercise": exercise_of(item),
+         "suite": suite_of(item), "skip": item.get_closest_marker("skip") is not None}
+        for item in items]})
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture
+def impl(request: pytest.FixtureRequest) -> Submission:
+    """The topic module under test (named by the test file), local or in a worker."""
+    state = _session(request.config)
+    sub = state.submission(topic_of(request.node))
+    if sub.load_error is not None:
+        raise sub.load_error
+    exercise = exercise_of(request.node)
+    hits = sub.static_hits.get(exercise, [])
+    if hits:
+        raise ForbiddenCall(f"{sub.topic}.{exercise} " + "; ".join(h.describe(sub.filename) for h in hits))
+    if sub.worker is not None:
+        sub.worker.ensure()
+    return sub
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    """Every test starts from the same global RNG state, so its inputs never change between runs."""
+    torch.manual_seed(0)
+
+
+# --------------------------------------------------------------------------- running and recording
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    state = _session(item.config)
+    topic = topic_of(item)
+    timeout = state.test_timeout
+    for s in state.submissions.values():
+        if s.worker is not None:
+            s.worker.hits = []
+            s.worker.deadline = time.monotonic() + timeout if timeout else None
+    item._autograder_start = time.monotonic()
+    yield
+    for s in state.submissions.values():
+        if s.worker is not None:
+            s.worker.deadline = None
+
+
+def _classify(call: pytest.CallInfo) -> tuple[str, str, bool]:
+    """(status, message, whether the message says it all so the traceback can go)."""
+    exc = call.excinfo.value if call.excinfo else None
+    if exc is None:
+        return "passed", "", False
+    if isinstance(exc, NotImplementedError):
+        return "error", f"not implemented yet: {exc}", True
+    if isinstance(exc, SubmissionError):
+        name = type(exc).__name__
+        prefix = "" if type(exc).__module__ == "autograder.remote" else f"{name}: "
+        return getattr(exc, "status", "error"), f"{prefix}{exc}", True
+    if isinstance(exc, AssertionError):
+        return "failed", str(exc), False
+    return "error", f"{type(exc).__name__}: {exc}", False
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    state = _session(item.config)
+    sub = state.submissions.get(topic_of(item))
+    finished = (call.when == "call") or (report.failed or report.skipped) and call.when == "setup"
+    if not finished or getattr(item, "_autograder_recorded", False):
+        return
+    item._autograder_recorded = True
+    short = False
+    if report.skipped:
+        status, message = "skipped", str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+    else:
+        status, message, short = _classify(call)
+    hits = sub.worker.hits if sub is not None and sub.worker is not None else []
+    if hits and status != "forbidden":
+        status, short = "forbidden", True
+        message = "; ".join(f"forbidden call {h.get('call')} at {h.get('where')}" for h in hits[:3])
+    if short and report.failed:
+        report.longrepr = f"[{status}] {message}"
+    state.record({"nodeid": item.nodeid, "status": status, "message": message[:3000],
+                  "duration": round(time.monotonic() - getattr(item, "_autograder_start", time.monotonic()), 3)})
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for sub in _session(session.config).submissions.values():
+        sub.close()

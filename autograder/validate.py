@@ -1,0 +1,172 @@
+"""``validate``: proof that the grader grades.
+
+For every topic in ``grading.yml``:
+
+* the committed ``exercises/`` equal what ``generate`` writes from ``solutions/``;
+* each exercise has public and hidden tests, and every test has points (collection
+  fails otherwise);
+* ``solutions/`` scores full marks on every suite;
+* untouched ``exercises/`` score zero on every graded test;
+* every known-wrong variant in ``autograder/mutants/<topic>/`` loses points on the hidden
+  suite, and where it declares a ``# hint:``, the feedback contains that hint.
+
+A mutant file is appended to the solution's source (so it only redefines what it breaks)
+and starts with ``# wrong: <what is wrong>`` and optionally ``# hint: <text>``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from autograder import config as config_mod
+from autograder import judge, source
+from autograder.remote import REPO_ROOT
+
+MUTANTS = os.path.join(REPO_ROOT, "autograder", "mutants")
+MIN_MUTANTS = 6
+
+
+@dataclass
+class Mutant:
+    topic: str
+    name: str
+    path: str
+    wrong: str
+    hint: str | None
+
+
+@dataclass
+class MutantResult:
+    mutant: Mutant
+    caught: bool
+    lost: float
+    max_score: float
+    hint_shown: bool | None
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def read_mutant(topic: str, path: str) -> Mutant:
+    wrong = hint = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("# wrong:"):
+                wrong = line.split(":", 1)[1].strip()
+            elif line.startswith("# hint:"):
+                hint = line.split(":", 1)[1].strip()
+    if not wrong:
+        raise ValueError(f"{os.path.relpath(path, REPO_ROOT)}: first lines must say '# wrong: <what is wrong>'")
+    return Mutant(topic, os.path.basename(path)[:-3], path, wrong, hint)
+
+
+def mutants_of(topic: str) -> list[Mutant]:
+    folder = os.path.join(MUTANTS, topic)
+    if not os.path.isdir(folder):
+        return []
+    return [read_mutant(topic, os.path.join(folder, n)) for n in sorted(os.listdir(folder))
+            if n.endswith(".py") and not n.startswith("_")]
+
+
+def build_mutant(mutant: Mutant, directory: str) -> str:
+    """Write ``<topic>.py`` = solution (markers removed) + the mutant's overrides."""
+    with open(os.path.join(source.SOLUTIONS, f"{mutant.topic}.py"), encoding="utf-8") as f:
+        solution = source.strip_markers(f.read())
+    with open(mutant.path, encoding="utf-8") as f:
+        override = f.read()
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, f"{mutant.topic}.py"), "w", encoding="utf-8") as f:
+        f.write(f"{solution}\n\n# ---- known-wrong variant: {mutant.name} ----\n{override}")
+    return directory
+
+
+def check_mutant(mutant: Mutant, grading: config_mod.Grading, device: str) -> MutantResult:
+    with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.topic}-") as tmp:
+        build_mutant(mutant, tmp)
+        report = judge.grade(tmp, topics=[mutant.topic], suite="hidden", device=device, grading=grading,
+                             stop_early=mutant.hint is None)
+    topic = report["topics"][mutant.topic]
+    statuses: dict[str, int] = {}
+    for t in topic["tests"]:
+        statuses[t["status"]] = statuses.get(t["status"], 0) + 1
+    hint_shown = None
+    if mutant.hint:
+        hint_shown = any(mutant.hint.lower() in t["message"].lower() for t in topic["tests"])
+    lost = topic["max_score"] - topic["score"]
+    return MutantResult(mutant, lost > 1e-9 and not report.get("faults"), lost, topic["max_score"], hint_shown,
+                        statuses)
+
+
+@dataclass
+class TopicValidation:
+    topic: str
+    problems: list[str] = field(default_factory=list)
+    solution: str = ""
+    stub: str = ""
+    mutants: list[MutantResult] = field(default_factory=list)
+
+
+def validate(topics: list[str] | None = None, device: str = "auto", jobs: int = 1,
+             progress: Callable[[str], None] | None = None) -> tuple[bool, list[TopicValidation], list[str]]:
+    """Run every check; returns (all hold, per-topic results, global problems)."""
+    grading = config_mod.load()
+    topics = topics or list(grading.topics)
+    global_problems = source.drift()
+    results = {t: TopicValidation(t) for t in topics}
+    say = progress or (lambda _: None)
+
+    def solution_and_stub(topic: str) -> None:
+        res = results[topic]
+        for label, folder in (("solution", source.SOLUTIONS), ("stub", source.EXERCISES)):
+            report = judge.grade(folder, topics=[topic], suite="all", device=device, grading=grading)
+            data = report["topics"][topic]
+            res.problems += report.get("faults", [])
+            text = f"{data['score']:g}/{data['max_score']:g}"
+            if label == "solution":
+                res.solution = text
+                bad = [t for t in data["tests"] if t["status"] != "passed"]
+                res.problems += [f"solution fails {t['name']}: [{t['status']}] {t['message'][:300]}" for t in bad]
+                suites = {(t["exercise"], t["suite"]) for t in data["tests"]}
+                for exercise in grading.topics[topic].exercises:
+                    for suite in judge.SUITE_FILES:
+                        if (exercise, suite) not in suites:
+                            res.problems.append(f"exercise {exercise} has no {suite} test")
+            else:
+                res.stub = text
+                res.problems += [f"untouched exercise passes {t['name']}" for t in data["tests"]
+                                 if t["status"] == "passed" or t["score"] > 0]
+        say(f"{topic}: solution {res.solution}, stub {res.stub}")
+
+    def mutant(m: Mutant) -> None:
+        result = check_mutant(m, grading, device)
+        results[m.topic].mutants.append(result)
+        say(f"{m.topic}/{m.name}: {'caught' if result.caught else 'NOT CAUGHT'}")
+
+    jobs_list: list[Callable[[], None]] = []
+    for topic in topics:
+        if not os.path.exists(os.path.join(source.SOLUTIONS, f"{topic}.py")):
+            results[topic].problems.append(f"solutions/{topic}.py is missing")
+            continue
+        jobs_list.append(lambda t=topic: solution_and_stub(t))
+        try:
+            found = mutants_of(topic)
+        except ValueError as exc:
+            results[topic].problems.append(str(exc))
+            found = []
+        if len(found) < MIN_MUTANTS:
+            results[topic].problems.append(f"only {len(found)} known-wrong variants (at least {MIN_MUTANTS})")
+        jobs_list += [lambda m=m: mutant(m) for m in found]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for future in [pool.submit(job) for job in jobs_list]:
+            future.result()
+    for res in results.values():
+        res.mutants.sort(key=lambda r: r.mutant.name)
+        for r in res.mutants:
+            if not r.caught:
+                res.problems.append(f"known-wrong variant {r.mutant.name} is not caught ({r.mutant.wrong})")
+            elif r.hint_shown is False:
+                res.problems.append(f"known-wrong variant {r.mutant.name}: feedback does not mention "
+                                    f"'{r.mutant.hint}'")
+    ok = not global_problems and all(not r.problems for r in results.values())
+    return ok, list(results.values()), global_problems
