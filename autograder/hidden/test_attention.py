@@ -235,6 +235,7 @@ def test_multihead_masks(impl, device, dtype, masks):
     if masks in ("key_padding", "both"):
         kpm = torch.zeros(B, S, dtype=torch.bool, device=device)
         kpm[0, -2:] = True
+        kpm[1, 0] = True
         kpm[2, 1] = True
         kwargs["key_padding_mask"] = kpm
     if masks in ("attn_bool", "both"):

@@ -1,0 +1,7 @@
+# wrong: calls torch.softmax, the function the exercise asks to write
+# hint: forbidden torch.softmax
+# caught by: the static scan and the runtime guard
+
+
+def softmax(x, dim=-1):
+    return torch.softmax(x, dim=dim)
