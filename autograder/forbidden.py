@@ -61,8 +61,14 @@ class ForbiddenSet:
     def __init__(self, names: list[str], aten: list[str]):
         self.by_id: dict[int, str] = {}
         self.methods: dict[str, str] = {}
+        self.prefixes = [n[:-1] for n in names if n.endswith(".*")]  # "torch.nn.init.*": the whole module
         self.aten = {n if "::" in n else f"aten::{n}" for n in aten}
         for name in names:
+            if name.endswith(".*"):
+                module = resolve(name[:-2])
+                for attr, value in _own_functions(module):
+                    self.by_id.setdefault(id(value), f"{name[:-2]}.{attr}")
+                continue
             if name.startswith("torch.Tensor."):
                 self.methods[name.rsplit(".", 1)[1]] = name
             obj = resolve(name)
@@ -72,6 +78,9 @@ class ForbiddenSet:
 
     def match(self, dotted: str | None, attr: str | None) -> str | None:
         if dotted is not None:
+            for prefix in self.prefixes:
+                if dotted.startswith(prefix) and dotted != prefix[:-1]:
+                    return dotted
             obj = resolve(dotted)
             if obj is not None:
                 if id(obj) in self.by_id:
@@ -85,6 +94,14 @@ class ForbiddenSet:
         if attr is not None and attr in self.methods:
             return self.methods[attr]
         return None
+
+
+def _own_functions(module: Any) -> list[tuple[str, Any]]:
+    """The functions a module defines itself (not what it imports)."""
+    if module is None:
+        return []
+    return [(a, v) for a, v in vars(module).items()
+            if callable(v) and not isinstance(v, type) and getattr(v, "__module__", None) == module.__name__]
 
 
 # --------------------------------------------------------------------------- static scan
@@ -233,6 +250,10 @@ class RuntimeGuard:
         targets = []
         for name in self.names:
             owner_path, _, attr = name.rpartition(".")
+            if attr == "*":
+                owner = resolve(owner_path)
+                targets += [(owner, a, f"{owner_path}.{a}") for a, _ in _own_functions(owner)]
+                continue
             targets.append((resolve(owner_path), attr, name))
         # Every public or private entry point that exposes a forbidden aten operator.
         for op in self.aten:

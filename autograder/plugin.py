@@ -168,6 +168,13 @@ def topic_of(item: pytest.Item) -> str:
     return name.removeprefix("test_").removesuffix(".py")
 
 
+def is_topic_test(item: pytest.Item) -> bool:
+    """Only the suites (tests/ and autograder/hidden/) are graded; other test files are the grader's own."""
+    parent = os.path.dirname(str(item.path))
+    return os.path.basename(str(item.path)).startswith("test_") and (
+        parent == os.path.join(REPO_ROOT, "tests") or parent.endswith(os.path.join("autograder", "hidden")))
+
+
 def suite_of(item: pytest.Item) -> str:
     return "hidden" if os.path.join("autograder", "hidden") in str(item.path) else "public"
 
@@ -205,7 +212,7 @@ def _explicit(metafunc: pytest.Metafunc) -> set[str]:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     grading = _session(config).grading
     problems = []
-    for item in items:
+    for item in (i for i in items if is_topic_test(i)):
         topic, exercise = topic_of(item), exercise_of(item)
         if topic not in grading.topics:
             problems.append(f"{item.nodeid}: file name does not name a topic of grading.yml")
@@ -223,7 +230,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     _session(config).record({"collected": [
         {"nodeid": item.nodeid, "name": item.name, "topic": topic_of(item), "exercise": exercise_of(item),
          "suite": suite_of(item), "skip": item.get_closest_marker("skip") is not None}
-        for item in items]})
+        for item in items if is_topic_test(item)]})
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -255,7 +262,6 @@ def _seeded() -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem):
     state = _session(item.config)
-    topic = topic_of(item)
     timeout = state.test_timeout
     for s in state.submissions.values():
         if s.worker is not None:
@@ -288,6 +294,8 @@ def _classify(call: pytest.CallInfo) -> tuple[str, str, bool]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
+    if not is_topic_test(item):
+        return
     state = _session(item.config)
     sub = state.submissions.get(topic_of(item))
     finished = (call.when == "call") or (report.failed or report.skipped) and call.when == "setup"

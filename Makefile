@@ -1,0 +1,29 @@
+# Two entry points, both self-installing into .venv from the pinned requirements.txt:
+#   make grade   grade the bundled exercises/ and print the score table
+#   make test    the project's whole test suite (grader self-tests, suites, validate)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: grade test validate generate clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+grade: $(STAMP)
+	$(PY) -m autograder grade
+
+test: $(STAMP)
+	$(PY) -m pytest autograder/selftests
+
+validate: $(STAMP)
+	$(PY) -m autograder validate
+
+generate: $(STAMP)
+	$(PY) -m autograder generate
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,43 @@
+"""Building blocks for the grader's own tests: small submissions and small configurations."""
+from __future__ import annotations
+
+import os
+import textwrap
+
+import yaml
+
+from autograder import source
+from autograder.remote import REPO_ROOT
+
+
+def solution_text(topic: str = "attention") -> str:
+    with open(os.path.join(source.SOLUTIONS, f"{topic}.py"), encoding="utf-8") as f:
+        return source.strip_markers(f.read())
+
+
+def make_submission(folder, append: str = "", topic: str = "attention", text: str | None = None) -> str:
+    """A submission folder holding ``<topic>.py`` = the solution + ``append`` (later definitions win)."""
+    folder = str(folder)
+    os.makedirs(folder, exist_ok=True)
+    body = text if text is not None else solution_text(topic) + "\n\n" + textwrap.dedent(append)
+    with open(os.path.join(folder, f"{topic}.py"), "w", encoding="utf-8") as f:
+        f.write(body)
+    return folder
+
+
+def make_config(folder, topics: tuple[str, ...] = ("attention",), **topic_overrides) -> str:
+    """A grading.yml with only ``topics``, optionally overriding keys of each (e.g. test_timeout)."""
+    with open(os.path.join(REPO_ROOT, "grading.yml"), encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    data["topics"] = {t: {**data["topics"][t], **topic_overrides} for t in topics}
+    path = os.path.join(str(folder), "grading.yml")
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(data, f)
+    return path
+
+
+def by_exercise(topic_report: dict) -> dict[str, list[dict]]:
+    result: dict[str, list[dict]] = {}
+    for t in topic_report["tests"]:
+        result.setdefault(t["exercise"], []).append(t)
+    return result

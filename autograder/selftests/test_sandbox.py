@@ -1,0 +1,210 @@
+"""The grader against hostile or broken submissions: each is contained and scored honestly.
+
+Every case grades the public `attention` suite of a submission that is the solution plus
+one appended change, with short time limits from a private grading.yml.
+"""
+import pytest
+
+from autograder import config, judge
+from autograder.selftests.helpers import by_exercise, make_config, make_submission
+
+
+@pytest.fixture
+def grade(tmp_path, monkeypatch):
+    """grade(append, **limits) -> the attention topic's report for solution + append."""
+    def run(append: str = "", text: str | None = None, suite: str = "public", **limits):
+        path = make_config(tmp_path, **({"test_timeout": 4, "topic_timeout": 120} | limits))
+        monkeypatch.setenv("AUTOGRADER_CONFIG", path)
+        folder = make_submission(tmp_path / "submission", append, text=text)
+        report = judge.grade(folder, topics=["attention"], suite=suite, device="cpu", grading=config.load(path))
+        assert not report.get("faults"), report.get("faults")
+        return report["topics"]["attention"]
+    return run
+
+
+def statuses(topic_report, exercise):
+    return {t["status"] for t in by_exercise(topic_report)[exercise]}
+
+
+def test_solution_scores_full_marks(grade):
+    result = grade()
+    assert result["score"] == result["max_score"] == 60
+    assert all(t["status"] == "passed" for t in result["tests"])
+
+
+def test_endless_loop_times_out_only_that_exercise(grade):
+    result = grade("""
+        def causal_mask(length, device=None):
+            while True:
+                pass
+    """)
+    assert statuses(result, "causal_mask") == {"timeout"}
+    assert "time limit" in by_exercise(result)["causal_mask"][0]["message"]
+    for exercise in ("softmax", "scaled_dot_product_attention", "MultiHeadAttention"):
+        assert statuses(result, exercise) == {"passed"}
+    assert result["score"] == 55
+
+
+def test_topic_time_limit_keeps_finished_results(grade):
+    result = grade("""
+        import time as _time
+        def causal_mask(length, device=None):
+            _time.sleep(600)
+    """, test_timeout=300, topic_timeout=25)
+    assert statuses(result, "causal_mask") == {"timeout"}
+    assert statuses(result, "softmax") == {"passed"}  # graded before the limit struck
+    unreached = [t for t in result["tests"] if "not reached" in t["message"]]
+    assert unreached and all(t["status"] == "timeout" and t["score"] == 0 for t in unreached)
+    assert result["max_score"] == 60
+
+
+def test_hard_exit_is_an_error_of_that_exercise(grade):
+    result = grade("""
+        import os as _os
+        def causal_mask(length, device=None):
+            _os._exit(7)
+    """)
+    assert statuses(result, "causal_mask") == {"error"}
+    assert "exit code 7" in by_exercise(result)["causal_mask"][0]["message"]
+    assert statuses(result, "MultiHeadAttention") == {"passed"}
+
+
+def test_sys_exit_is_contained(grade):
+    result = grade("""
+        import sys as _sys
+        def softmax(x, dim=-1):
+            _sys.exit(0)
+    """)
+    assert statuses(result, "softmax") == {"error"}
+    assert "exit" in by_exercise(result)["softmax"][0]["message"]
+    assert statuses(result, "causal_mask") == {"passed"}
+
+
+def test_syntax_error_zeroes_the_topic_with_a_one_line_message(grade):
+    result = grade("def broken(:\n    pass\n")
+    assert result["score"] == 0
+    message = result["tests"][0]["message"]
+    assert "SyntaxError" in message and "line" in message and "\n" not in message
+
+
+def test_missing_name_zeroes_only_that_exercise(grade):
+    result = grade("del causal_mask\n")
+    assert statuses(result, "causal_mask") == {"error"}
+    assert "does not define 'causal_mask'" in by_exercise(result)["causal_mask"][0]["message"]
+    assert statuses(result, "softmax") == {"passed"}
+
+
+def test_wrong_return_type_is_named(grade):
+    result = grade("""
+        def causal_mask(length, device=None):
+            return None
+    """)
+    assert statuses(result, "causal_mask") == {"failed"}
+    assert "should be a torch.Tensor, got NoneType" in by_exercise(result)["causal_mask"][0]["message"]
+
+
+def test_forbidden_call_plain(grade):
+    result = grade("""
+        def softmax(x, dim=-1):
+            return torch.softmax(x, dim=dim)
+    """)
+    assert statuses(result, "softmax") == {"forbidden"}
+    message = by_exercise(result)["softmax"][0]["message"]
+    assert "torch.softmax" in message and "attention.py:" in message
+    assert statuses(result, "causal_mask") == {"passed"}
+
+
+def test_forbidden_call_aliased(grade):
+    result = grade("""
+        from torch.nn import functional as _functional
+        _attend = getattr(_functional, "scaled_dot_product_attention")
+
+        def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False):
+            out = _attend(q, k, v, attn_mask=mask, is_causal=is_causal)
+            return out, softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+    """)
+    assert statuses(result, "scaled_dot_product_attention") == {"forbidden"}
+    assert "torch.nn.functional.scaled_dot_product_attention" in \
+        by_exercise(result)["scaled_dot_product_attention"][0]["message"]
+    assert statuses(result, "softmax") == {"passed"}
+
+
+def test_forbidden_call_hidden_from_the_scan_is_caught_at_run_time(grade):
+    result = grade("""
+        def softmax(x, dim=-1):
+            name = "soft" + "max"
+            return getattr(torch, name)(x, dim=dim)
+    """)
+    assert statuses(result, "softmax") == {"forbidden"}
+    assert "torch.softmax" in by_exercise(result)["softmax"][0]["message"]
+
+
+def test_forbidden_private_aten_alias_at_run_time(grade):
+    result = grade("""
+        def softmax(x, dim=-1):
+            ops = getattr(torch, "o" + "ps")
+            return ops.aten._softmax(x, dim, False)
+    """)
+    assert statuses(result, "softmax") == {"forbidden"}
+    assert "_softmax" in by_exercise(result)["softmax"][0]["message"]
+
+
+def test_swallowed_forbidden_error_still_counts(grade):
+    result = grade("""
+        def softmax(x, dim=-1):
+            try:
+                return getattr(torch, "soft" + "max")(x, dim=dim)
+            except Exception:
+                shifted = x - x.detach().amax(dim=dim, keepdim=True)
+                return shifted.exp() / shifted.exp().sum(dim=dim, keepdim=True)
+    """)
+    assert statuses(result, "softmax") == {"forbidden"}
+
+
+def test_patching_assert_close_in_the_submission_changes_nothing(grade):
+    result = grade("""
+        torch.testing.assert_close = lambda *args, **kwargs: None
+        import builtins as _builtins
+        _builtins.AssertionError = type("Nope", (Exception,), {})
+
+        def softmax(x, dim=-1):
+            return torch.zeros_like(x)
+    """)
+    assert statuses(result, "softmax") == {"failed"}
+    assert statuses(result, "causal_mask") == {"passed"}
+
+
+def test_printing_garbage_changes_nothing(grade):
+    result = grade("""
+        import sys as _sys
+        print("\\x00garbage" * 1000)
+        _sys.stderr.write("more garbage\\n" * 100)
+        _original = softmax
+
+        def softmax(x, dim=-1):
+            print("noise", x)
+            return _original(x, dim)
+    """)
+    assert result["score"] == result["max_score"]
+
+
+def test_not_implemented_is_reported_plainly(grade):
+    result = grade("""
+        def softmax(x, dim=-1):
+            raise NotImplementedError("attention.softmax")
+    """)
+    assert statuses(result, "softmax") == {"error"}
+    assert by_exercise(result)["softmax"][0]["message"].startswith("not implemented yet: attention.softmax")
+
+
+def test_other_topics_are_graded_when_one_is_broken(tmp_path, monkeypatch):
+    path = make_config(tmp_path, topics=("attention", "regularization"), test_timeout=4)
+    monkeypatch.setenv("AUTOGRADER_CONFIG", path)
+    folder = make_submission(tmp_path / "sub", text="import os\nos._exit(3)\n")
+    make_submission(folder, topic="regularization")
+    report = judge.grade(folder, topics=["attention", "regularization"], suite="public", device="cpu",
+                         grading=config.load(path), jobs=2)
+    assert report["topics"]["attention"]["score"] == 0
+    reg = report["topics"]["regularization"]
+    assert reg["score"] == reg["max_score"] > 0
+    assert report["max_score"] == 120
