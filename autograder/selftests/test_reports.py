@@ -1,0 +1,132 @@
+"""Report formats against their schemas, and the command line's exit codes and messages."""
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+
+from autograder import judge, report
+from autograder.remote import REPO_ROOT
+from autograder.selftests.helpers import make_config, make_submission
+
+
+@pytest.fixture(scope="module")
+def mixed_report(tmp_path_factory):
+    """A real report with passed, failed, error and forbidden tests (public attention suite)."""
+    folder = make_submission(tmp_path_factory.mktemp("sub"), """
+        def causal_mask(length, device=None):
+            return torch.ones(length, length, dtype=torch.bool, device=device)
+
+        def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False):
+            raise RuntimeError("boom")
+
+        class MultiHeadAttention(torch.nn.MultiheadAttention):
+            def __init__(self, embed_dim, num_heads, bias=True):
+                super().__init__(embed_dim, num_heads, bias=bias, batch_first=True)
+    """)
+    return judge.grade(folder, topics=["attention"], suite="public", device="cpu")
+
+
+def test_mixed_report_has_every_kind_of_status(mixed_report):
+    found = {t["status"] for t in mixed_report["topics"]["attention"]["tests"]}
+    assert {"passed", "failed", "error", "forbidden"} <= found
+    assert 0 < mixed_report["score"] < mixed_report["max_score"]
+
+
+def test_json_matches_the_spec_schema(mixed_report):
+    data = json.loads(report.to_json(mixed_report))
+    jsonschema.validate(data, report.JSON_SCHEMA)
+    assert data["score"] == sum(t["score"] for t in data["topics"]["attention"]["tests"])
+
+
+def test_json_schema_rejects_a_wrong_report():
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"score": 1, "max_score": 2, "topics": {"x": {"score": 1, "max_score": 2, "tests": [
+            {"name": "t", "score": 1, "max_score": 1, "status": "ok", "message": ""}]}}}, report.JSON_SCHEMA)
+
+
+def test_gradescope_results_match_its_schema(mixed_report):
+    data = json.loads(report.to_gradescope(mixed_report, {"public": "visible", "hidden": "after_due_date"}))
+    jsonschema.validate(data, report.GRADESCOPE_SCHEMA)
+    assert data["score"] == mixed_report["score"]
+    assert len(data["tests"]) == len(mixed_report["topics"]["attention"]["tests"])
+    assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
+    assert all(t["visibility"] == "visible" for t in data["tests"])  # public suite
+
+
+def test_gradescope_schema_rejects_unknown_fields():
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"tests": [{"name": "t", "passed": True}]}, report.GRADESCOPE_SCHEMA)
+
+
+def test_junit_xml_lists_every_test(mixed_report):
+    root = ET.fromstring(report.to_junit(mixed_report).split("?>", 1)[1])
+    assert root.tag == "testsuites"
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
+    tests = mixed_report["topics"]["attention"]["tests"]
+    assert len(cases) == len(tests) == int(suite.get("tests"))
+    failures = sum(1 for t in tests if t["status"] in ("failed", "forbidden"))
+    errors = sum(1 for t in tests if t["status"] in ("error", "timeout"))
+    assert len(suite.findall("testcase/failure")) == failures == int(suite.get("failures"))
+    assert len(suite.findall("testcase/error")) == errors == int(suite.get("errors"))
+
+
+def test_table_shows_scores_and_first_failures(mixed_report):
+    text = report.to_table(mixed_report)
+    assert "attention" in text and "/ 60" in text
+    assert "attention.MultiHeadAttention: [forbidden]" in text
+    assert "attention.scaled_dot_product_attention: [error] RuntimeError: boom" in text
+
+
+# --------------------------------------------------------------------------- command line
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=600)
+
+
+def test_cli_missing_submission_folder_is_bad_usage():
+    result = cli("grade", "/no/such/folder")
+    assert result.returncode == 2
+    assert "submission folder not found: /no/such/folder" in result.stderr
+
+
+def test_cli_unknown_topic_is_bad_usage():
+    result = cli("grade", "--topics", "attention,nosuch")
+    assert result.returncode == 2
+    assert "nosuch" in result.stderr
+
+
+def test_cli_bad_grading_yml_names_the_key(tmp_path):
+    path = tmp_path / "grading.yml"
+    path.write_text("version: 1\ntopics:\n  attention:\n    exercises:\n      softmax: {points: 1, pionts: 2}\n")
+    result = cli("grade", "--topics", "attention", env={"AUTOGRADER_CONFIG": str(path)})
+    assert result.returncode == 2
+    assert "pionts" in result.stderr and "softmax" in result.stderr
+
+
+def test_cli_grades_stubs_to_zero_and_writes_json(tmp_path):
+    out = tmp_path / "report.json"
+    path = make_config(tmp_path)
+    result = cli("grade", "--topics", "attention", "--suite", "public", "--format", "json", "--out", str(out),
+                 env={"AUTOGRADER_CONFIG": path})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    jsonschema.validate(data, report.JSON_SCHEMA)
+    assert data["score"] == 0 and data["max_score"] == 60
+    assert "attention" in result.stdout  # the table still goes to the terminal
+
+
+def test_cli_test_without_points_fails_with_its_name(tmp_path):
+    path = make_config(tmp_path)
+    text = open(path).read().replace("MultiHeadAttention:", "Renamed:")
+    open(path, "w").write(text)
+    result = subprocess.run([sys.executable, "-m", "pytest", "tests/test_attention.py", "-q"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, env={**os.environ, "AUTOGRADER_CONFIG": path})
+    assert result.returncode != 0
+    assert "test_multihead_matches_torch" in result.stdout + result.stderr
+    assert "'MultiHeadAttention' has no points" in result.stdout + result.stderr
