@@ -102,6 +102,7 @@ def to_gradescope(report: dict, visibility: dict[str, str]) -> str:
     summary = ", ".join(f"{topic} {_fmt(d['score'])}/{_fmt(d['max_score'])}" for topic, d in report["topics"].items())
     return json.dumps({
         "score": report["score"],
+        "execution_time": round(sum(d.get("seconds", 0) for d in report["topics"].values()), 2),
         "output": f"Total {_fmt(report['score'])}/{_fmt(report['max_score'])}: {summary}",
         "visibility": "visible",
         "stdout_visibility": "hidden",
