@@ -16,13 +16,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from autograder import protocol
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMPORT_TIMEOUT = 120.0  # seconds to start a worker and import the submission
 
 
 class SubmissionError(Exception):
@@ -73,7 +74,8 @@ class Worker:
     """One untrusted process serving one topic module; restarted after a crash or timeout."""
 
     def __init__(self, module_path: str, module_name: str, forbidden: list[str] = (),
-                 forbidden_aten: list[str] = (), log_dir: str | None = None):
+                 forbidden_aten: list[str] = (), log_dir: str | None = None,
+                 sandbox: Callable[[], None] | None = None):
         self.module_path = os.path.abspath(module_path)
         self.module_name = module_name
         self.forbidden = list(forbidden)
@@ -86,6 +88,8 @@ class Worker:
         self.import_error: SubmissionError | None = None
         self.deadline: float | None = None
         self.hits: list[dict] = []  # every forbidden call reported, for the current test
+        # Runs in the child before the worker starts: the place for resource limits and jails.
+        self.sandbox = sandbox
         self._proxies: dict[int, RemoteObject] = {}
 
     # ---------------------------------------------------------------- lifecycle
@@ -101,23 +105,27 @@ class Worker:
             [sys.executable, "-m", "autograder.worker", str(child.fileno())],
             pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd=os.path.dirname(self.module_path), env=env, start_new_session=True,
+            preexec_fn=self.sandbox,
         )
         child.close()
         log.close()
         self.sock = parent
-        self.import_error = None
+        started = time.monotonic()
         try:
             self.names = self._request({"op": "init", "path": self.module_path, "module": self.module_name,
                                         "forbidden": self.forbidden, "forbidden_aten": self.forbidden_aten},
-                                       deadline=time.monotonic() + 120)
+                                       deadline=started + IMPORT_TIMEOUT)
+            if self.deadline is not None:  # starting python and torch is not the test's time
+                self.deadline += time.monotonic() - started
         except SubmissionError as exc:
-            if not isinstance(exc, (SubmissionTimeout, SubmissionCrashed)):
-                self.kill()
+            # Importing failed (syntax error, exception, exit or endless loop at import time): it would
+            # fail the same way again, so every later request gets this error without a restart.
+            self.kill()
             self.import_error = exc
             self.names = []
 
     def ensure(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        if self.import_error is None and (self.proc is None or self.proc.poll() is not None):
             self.start()
         if self.import_error is not None:
             raise self.import_error
