@@ -244,6 +244,8 @@ class RuntimeGuard:
         guarded.__name__ = getattr(fn, "__name__", name)
         guarded.__qualname__ = getattr(fn, "__qualname__", name)
         guarded.__doc__ = getattr(fn, "__doc__", None)
+        if isinstance(fn, torch._ops.OpOverloadPacket):
+            return _GuardedPacket(fn, self, name)
         return guarded
 
     def install(self) -> None:
@@ -276,3 +278,21 @@ class RuntimeGuard:
 def _aten_owners() -> list:
     return [torch, torch.Tensor, torch._C._TensorBase, torch._C._VariableFunctions, torch._C._nn,
             torch.nn.functional, torch.special, torch.ops.aten]
+
+
+class _GuardedPacket:
+    """``torch.ops.aten.<op>`` with a guarded call; its overloads and attributes stay reachable for torch."""
+
+    def __init__(self, packet: Any, guard: RuntimeGuard, name: str):
+        self.__wrapped__ = packet
+        self._guard = guard
+        self._name = name
+
+    def __call__(self, *args, **kwargs):
+        caller = sys._getframe(1)
+        if self._guard.untrusted(caller.f_code.co_filename):
+            self._guard._hit(self._name, caller)
+        return self.__wrapped__(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__wrapped__, name)
