@@ -129,6 +129,7 @@ def score_topic(run: TopicRun, grading: config_mod.Grading) -> dict:
     graded = [t for t in run.collected if not t.get("skip") and
               run.results.get(t["nodeid"], {}).get("status") != "skipped"]
     tests = []
+    earned = 0.0  # summed before rounding, so a full score is exactly the maximum
     for exercise_name, exercise in cfg.exercises.items():
         mine = [t for t in graded if t["exercise"] == exercise_name]
         if not mine:
@@ -152,10 +153,11 @@ def score_topic(run: TopicRun, grading: config_mod.Grading) -> dict:
                 status = "forbidden"
                 message = f"exercise zeroed: {forbidden[0].get('message', 'forbidden call')}"
             score = points[t["nodeid"]] if status == "passed" else 0.0
+            earned += score
             tests.append(_entry(f"{t['suite']}/{t['name']}", exercise_name, t["suite"], points[t["nodeid"]],
                                 status, message, score, record.get("duration") if record else None))
     return {
-        "score": round(sum(t["score"] for t in tests), 6),
+        "score": round(earned, 6),
         "max_score": cfg.max_score,
         "tests": tests,
     }

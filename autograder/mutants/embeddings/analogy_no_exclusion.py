@@ -1,0 +1,17 @@
+# wrong: does not exclude a, b and c, so the query words themselves come back
+# hint: exclude
+# caught by: random E (V=50, D=64), k=1: the best match of E[b] - E[a] + E[c] is then b or c
+def analogy(embeddings, a, b, c, k=1):
+    if embeddings.dim() != 2:
+        raise ValueError(f"expected 2D embeddings (got {embeddings.dim()}D input)")
+    V, D = embeddings.shape
+    for name, idx in (("a", a), ("b", b), ("c", c)):
+        if not 0 <= idx < V:
+            raise ValueError(f"{name}={idx} is out of range for {V} embeddings")
+    if not 1 <= k <= V - 3:
+        raise ValueError(f"k must be in [1, V - 3] = [1, {V - 3}] (got k={k})")
+    with torch.no_grad():
+        query = embeddings[b] - embeddings[a] + embeddings[c]
+        scores = cosine_similarity(embeddings, query.unsqueeze(0), dim=-1)
+        order = torch.sort(scores, descending=True, stable=True).indices
+    return order[:k]

@@ -1,0 +1,8 @@
+# wrong: calls F.cosine_similarity (forbidden)
+# hint: forbidden torch.cosine_similarity
+# caught by: the forbidden-call check (numerically it is identical)
+import torch.nn.functional as F
+
+
+def cosine_similarity(a, b, dim=-1, eps=1e-8):
+    return F.cosine_similarity(a, b, dim=dim, eps=eps)

@@ -1,0 +1,21 @@
+# wrong: forgets the Hann window (rectangular frames)
+# hint: window
+# caught by: any random wave, e.g. (2, 1600) with the defaults
+def spectrogram(wave, n_fft=400, hop_length=160):
+    if not wave.is_floating_point():
+        raise TypeError(f"spectrogram: expected a floating point wave (got {wave.dtype})")
+    if n_fft <= 0:
+        raise ValueError(f"n_fft must be positive (got {n_fft})")
+    if hop_length <= 0:
+        raise ValueError(f"hop_length must be positive (got {hop_length})")
+    if wave.dim() == 0:
+        raise ValueError("expected wave of shape (..., T) (got a 0D tensor)")
+    T = wave.shape[-1]
+    if T < n_fft:
+        raise ValueError(f"wave is shorter than n_fft (T={T}, n_fft={n_fft})")
+    frames = 1 + (T - n_fft) // hop_length
+    n = torch.arange(n_fft, device=wave.device)
+    starts = torch.arange(frames, device=wave.device) * hop_length
+    index = starts[:, None] + n[None, :]
+    spec = torch.fft.rfft(wave[..., index], dim=-1)
+    return (spec.abs() ** 2).transpose(-1, -2)
