@@ -93,6 +93,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise UsageError(f"submission folder not found: {args.submission}")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: no CUDA device is available here (use cpu or auto)")
     topics = _topics(args.topics, grading) or list(grading.topics)
     with _progress(len(topics), "grading") as bar:
         result = judge.grade(args.submission, topics=topics, suite=args.suite, device=args.device,
