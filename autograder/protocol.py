@@ -84,8 +84,9 @@ class Encoder:
     JSON-able stand-in (a reference) or raises ``TypeError``.
     """
 
-    def __init__(self, as_ref: Callable[[Any], Any]):
+    def __init__(self, as_ref: Callable[[Any], Any], tensor_ref: Callable[[torch.Tensor], Any] | None = None):
         self.as_ref = as_ref
+        self.tensor_ref = tensor_ref  # may answer a tensor with a stand-in (e.g. "the caller's argument 2")
         self.blobs: list[bytes] = []
         self.tensors: list[torch.Tensor] = []  # the encoded tensors, in blob order
         self._seen: dict[int, dict] = {}  # id(tensor) -> header: a tensor passed twice arrives as one
@@ -100,7 +101,8 @@ class Encoder:
                 return {"__float__": repr(value)}
             return value
         if isinstance(value, torch.Tensor):
-            return self._tensor(value)
+            stand_in = self.tensor_ref(value) if self.tensor_ref else None
+            return stand_in if stand_in is not None else self._tensor(value)
         if isinstance(value, torch.dtype):
             return {"__dtype__": str(value).removeprefix("torch.")}
         if isinstance(value, torch.device):
@@ -120,6 +122,10 @@ class Encoder:
         if isinstance(value, dict):
             return {"__pairs__": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
         return self.as_ref(value)
+
+    def encode_tensor(self, t: torch.Tensor) -> dict:
+        """A tensor by value, whatever ``tensor_ref`` would say."""
+        return self._tensor(t)
 
     def _tensor(self, t: torch.Tensor) -> dict:
         if id(t) in self._seen:
@@ -220,6 +226,7 @@ class Decoder:
         return t
 
 
-def pack(value: Any, as_ref: Callable[[Any], Any]) -> tuple[Any, Encoder]:
-    enc = Encoder(as_ref)
+def pack(value: Any, as_ref: Callable[[Any], Any],
+         tensor_ref: Callable[[torch.Tensor], Any] | None = None) -> tuple[Any, Encoder]:
+    enc = Encoder(as_ref, tensor_ref)
     return enc.encode(value), enc

@@ -71,13 +71,14 @@ class Worker:
             except EOFError:
                 return
             decoder = protocol.Decoder(blobs, self.from_ref)
-            versions: list[tuple[int, torch.Tensor, int]] = []
-            generators: list[tuple[int, torch.Generator]] = []
+            originals: list[tuple[int, torch.Tensor, torch.Tensor]] = []
             if self.guard:
                 self.guard.hits.clear()
             try:
                 request = decoder.decode(header.get("request"))
-                versions = [(i, t, t._version) for i, t in decoder.tensors]
+                # (blob index, argument, copy): what the call changes in place goes back to the judge.
+                # A copy, not the version counter: writes through ``t.data`` do not bump ``t``'s.
+                originals = [(i, t, t.detach().clone()) for i, t in decoder.tensors]
                 result = self.handle(request)
                 reply = {"ok": True, "value": result}
             except protocol.ProtocolError:
@@ -89,18 +90,18 @@ class Worker:
                     exc = RuntimeError("the submission raised KeyboardInterrupt")
                 reply = {"ok": False, "error": self.describe(exc)}
             reply["hits"] = list(self.guard.hits) if self.guard else []
-            self.reply(reply, versions, generators)
+            self.reply(reply, originals)
 
-    def reply(self, reply: dict, versions, generators) -> None:
-        def encode_ref(obj):
-            for index, tensor, _ in versions:
-                if obj is tensor:
+    def reply(self, reply: dict, originals) -> None:
+        def argument(tensor):
+            for index, arg, _ in originals:
+                if tensor is arg:
                     return {"__argtensor__": index}
-            return self.as_ref(obj)
+            return None
 
         try:
-            value, enc = protocol.pack(reply.pop("value", None), encode_ref)
-            mutated = [[index, enc.encode(t)] for index, t, version in versions if t._version != version]
+            value, enc = protocol.pack(reply.pop("value", None), self.as_ref, argument)
+            mutated = [[index, enc.encode_tensor(t)] for index, t, before in originals if _changed(t, before)]
         except BaseException as exc:  # noqa: BLE001
             value, enc = protocol.pack(None, self.as_ref)
             mutated = []
@@ -175,6 +176,15 @@ class Worker:
         for part in qualname.split("."):
             obj = getattr(obj, part)
         return obj
+
+
+def _changed(tensor: torch.Tensor, before: torch.Tensor) -> bool:
+    if tensor.shape != before.shape or tensor.dtype != before.dtype:
+        return True
+    same = tensor.detach() == before
+    if tensor.is_floating_point() or tensor.is_complex():
+        same |= tensor.detach().isnan() & before.isnan()
+    return not bool(same.all())
 
 
 _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
