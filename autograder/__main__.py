@@ -137,7 +137,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for m in r.mutants:
             hint = "" if m.hint_shown is None else (" · hint shown" if m.hint_shown else " · HINT MISSING")
             mark = "caught" if m.caught else "NOT CAUGHT"
-            console.print(f"  {r.topic}/{m.mutant.name}: {mark} (−{m.lost:g}/{m.max_score:g}){hint} — {m.mutant.wrong}",
+            by = f" by {m.caught_by}" if m.caught else ""
+            console.print(f"  {r.topic}/{m.mutant.name}: {mark}{by}{hint} — {m.mutant.wrong}",
                           markup=False)
     for p in problems:
         console.print(f"problem: {p}", markup=False)

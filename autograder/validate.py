@@ -46,6 +46,7 @@ class MutantResult:
     max_score: float
     hint_shown: bool | None
     statuses: dict[str, int] = field(default_factory=dict)
+    caught_by: str = ""  # the first test that failed
 
 
 def read_mutant(topic: str, path: str) -> Mutant:
@@ -82,20 +83,28 @@ def build_mutant(mutant: Mutant, directory: str) -> str:
 
 
 def check_mutant(mutant: Mutant, grading: config_mod.Grading, device: str) -> MutantResult:
+    """Grade the mutant on the hidden suite, stopping at the first failure; when a declared hint is
+    not in that failure's feedback, grade the whole suite to look for it."""
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.topic}-") as tmp:
         build_mutant(mutant, tmp)
         report = judge.grade(tmp, topics=[mutant.topic], suite="hidden", device=device, grading=grading,
-                             stop_early=mutant.hint is None)
+                             stop_early=True)
+        if mutant.hint and not _mentions(report, mutant):
+            report = judge.grade(tmp, topics=[mutant.topic], suite="hidden", device=device, grading=grading)
     topic = report["topics"][mutant.topic]
     statuses: dict[str, int] = {}
     for t in topic["tests"]:
         statuses[t["status"]] = statuses.get(t["status"], 0) + 1
-    hint_shown = None
-    if mutant.hint:
-        hint_shown = any(mutant.hint.lower() in t["message"].lower() for t in topic["tests"])
+    hint_shown = _mentions(report, mutant) if mutant.hint else None
     lost = topic["max_score"] - topic["score"]
+    first = next((t["name"] for t in topic["tests"]
+                  if t["status"] != "passed" and not t["message"].startswith("not run")), "")
     return MutantResult(mutant, lost > 1e-9 and not report.get("faults"), lost, topic["max_score"], hint_shown,
-                        statuses)
+                        statuses, first)
+
+
+def _mentions(report: dict, mutant: Mutant) -> bool:
+    return any(mutant.hint.lower() in t["message"].lower() for t in report["topics"][mutant.topic]["tests"])
 
 
 @dataclass
