@@ -1,0 +1,434 @@
+"""Transformer encoder and a tiny Vision Transformer, built from attention and MLP blocks.
+
+You write the sinusoidal positional encoding, the (post- or pre-norm) encoder block around
+`nn.MultiheadAttention`, a stack of blocks, the image-to-patch reshape, and a ViT that classifies
+images from its CLS token. Every piece is compared against its `torch.nn` counterpart.
+"""
+
+from typing import Callable, Optional, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = [
+    "sinusoidal_positional_encoding",
+    "PositionalEncoding",
+    "TransformerEncoderBlock",
+    "TransformerEncoder",
+    "patchify",
+    "ViT",
+]
+
+
+def sinusoidal_positional_encoding(max_len: int, d_model: int) -> torch.Tensor:
+    r"""Fixed sine/cosine position table of "Attention Is All You Need".
+
+    .. math::
+        PE[pos, 2i] = \sin(pos / 10000^{2i/d}), \qquad PE[pos, 2i+1] = \cos(pos / 10000^{2i/d})
+
+    Args:
+        max_len: number of positions (rows), ``>= 1``.
+        d_model: embedding size ``d`` (columns); must be even.
+
+    Shape:
+        Output: :math:`(max\_len, d\_model)` in ``torch.get_default_dtype()``.
+
+    Compared against the formula evaluated in float64 (e.g. the table of the PyTorch
+    "language modeling" tutorial, computed in double precision).
+
+    Hints:
+        * The exponent is ``2i / d`` where ``2i`` is the *even column index*, the same for the
+          sin column ``2i`` and the cos column ``2i + 1`` next to it.
+        * Compute in float64 and cast at the end: in float32, ``pos / 10000^(2i/d)`` for
+          ``pos`` in the thousands loses ~1e-4 after the sine.
+    """
+    if max_len < 1:
+        raise ValueError(f"max_len must be positive (got {max_len})")
+    if d_model < 2 or d_model % 2 != 0:
+        raise ValueError(f"d_model must be a positive even number (got {d_model})")
+    ### BEGIN SOLUTION
+    pos = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)  # (max_len, 1)
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # (d/2,) = 0, 2, 4, ...
+    angle = pos / torch.pow(10000.0, two_i / d_model)  # (max_len, d/2)
+    pe = torch.empty(max_len, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angle)
+    pe[:, 1::2] = torch.cos(angle)
+    return pe.to(torch.get_default_dtype())
+    ### END SOLUTION
+
+
+class PositionalEncoding(nn.Module):
+    r"""Adds the fixed sinusoidal table to a batch of token embeddings, then applies dropout.
+
+    .. math::
+        y = \mathrm{Dropout}(x + PE[:L])
+
+    Args:
+        d_model: embedding size ``D`` (even).
+        max_len: longest sequence supported. Default: 5000.
+        dropout: dropout probability applied after the addition. Default: 0.0.
+
+    Attributes:
+        pe: buffer of shape ``(max_len, d_model)`` holding
+            :func:`sinusoidal_positional_encoding` (saved in the ``state_dict``; moves with ``.to()``).
+
+    Shape:
+        - Input: :math:`(*, L, D)` (usually :math:`(B, L, D)`), with ``L <= max_len``.
+        - Output: same shape and dtype as the input.
+
+    Compared against ``x + sinusoidal table`` computed in float64 in the tests.
+    """
+
+    def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0) -> None:
+        super().__init__()
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout}")
+        self.d_model = d_model
+        self.max_len = max_len
+        ### BEGIN SOLUTION
+        self.dropout = nn.Dropout(dropout)
+        self.register_buffer("pe", sinusoidal_positional_encoding(max_len, d_model))
+        ### END SOLUTION
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {x.dim()}D input)")
+        L, D = x.shape[-2:]
+        if D != self.d_model:
+            raise ValueError(f"expected last dimension {self.d_model} (got {D})")
+        if L > self.max_len:
+            raise ValueError(f"sequence length {L} exceeds max_len={self.max_len}")
+        ### BEGIN SOLUTION
+        return self.dropout(x + self.pe[:L].to(dtype=x.dtype))  # (L, D) broadcasts over (*, L, D)
+        ### END SOLUTION
+
+
+def _as_float_mask(mask: Optional[torch.Tensor], dtype: torch.dtype) -> Optional[torch.Tensor]:
+    """Turns a boolean "True = blocked" mask into an additive float mask (0 / -inf); float masks pass.
+
+    This is what ``nn.TransformerEncoderLayer`` does before calling its attention, so a bool
+    ``src_mask`` and a float ``src_key_padding_mask`` (or the other way round) can be mixed.
+    """
+    if mask is None or mask.is_floating_point():
+        return mask
+    if mask.dtype != torch.bool:
+        raise TypeError(f"only bool and floating types of masks are supported (got {mask.dtype})")
+    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(mask, float("-inf"))
+
+
+class TransformerEncoderBlock(nn.Module):
+    r"""One Transformer encoder layer: self-attention and a feed-forward MLP, each with a residual.
+
+    Post-norm (``norm_first=False``, the 2017 paper)::
+
+        x = norm1(x + dropout1(self_attn(x, x, x)))
+        x = norm2(x + dropout2(linear2(dropout(activation(linear1(x))))))
+
+    Pre-norm (``norm_first=True``, GPT-2 / ViT)::
+
+        x = x + dropout1(self_attn(norm1(x), norm1(x), norm1(x)))
+        x = x + dropout2(linear2(dropout(activation(linear1(norm2(x))))))
+
+    Args:
+        d_model: embedding size ``D``.
+        nhead: number of attention heads (must divide ``d_model``).
+        dim_feedforward: hidden size of the MLP. Default: 2048.
+        dropout: dropout probability (attention weights, MLP hidden, both residual branches). Default: 0.1.
+        activation: ``"relu"``, ``"gelu"`` (exact erf GELU) or a callable. Default: ``"relu"``.
+        layer_norm_eps: ``eps`` of both LayerNorms. Default: 1e-5.
+        norm_first: pre-norm if True, post-norm if False. Default: False.
+
+    Submodules are named as in ``nn.TransformerEncoderLayer`` (``self_attn``, ``linear1``,
+    ``dropout``, ``linear2``, ``norm1``, ``norm2``, ``dropout1``, ``dropout2``), so the
+    ``state_dict`` of ``nn.TransformerEncoderLayer(..., batch_first=True)`` loads into this block.
+
+    Shape (batch first):
+        - src: :math:`(B, L, D)` or unbatched :math:`(L, D)`
+        - src_mask: :math:`(L, L)` or :math:`(B \cdot H, L, L)`; bool (True = may NOT attend) or float (added).
+        - src_key_padding_mask: :math:`(B, L)`; bool (True = padding, ignored as a key) or float (added).
+        - Output: same shape as ``src``.
+
+    ``is_causal=True`` with ``src_mask=None`` builds the causal mask itself (position ``t``
+    attends to ``0..t`` only). With a ``src_mask`` given, ``is_causal`` is only a hint, as in
+    torch, and the given mask is used.
+
+    Compared against ``nn.TransformerEncoderLayer(d_model, nhead, ..., batch_first=True)`` in eval
+    mode (which may take torch's fused "fast path"; the math is the same).
+
+    Hints:
+        * Post-norm normalises *after* adding the residual; pre-norm normalises only the branch
+          input and leaves the residual stream un-normalised.
+        * The causal mask blocks keys strictly *after* the query: the diagonal stays allowed.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: Union[str, Callable[[torch.Tensor], torch.Tensor]] = "relu",
+        layer_norm_eps: float = 1e-5,
+        norm_first: bool = False,
+    ) -> None:
+        super().__init__()
+        if nhead < 1 or d_model % nhead != 0:
+            raise ValueError(f"d_model ({d_model}) must be divisible by nhead ({nhead})")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout}")
+        if isinstance(activation, str):
+            if activation not in ("relu", "gelu"):
+                raise ValueError(f'activation should be "relu" or "gelu", not "{activation}"')
+            activation = F.relu if activation == "relu" else F.gelu
+        elif not callable(activation):
+            raise TypeError(f"activation must be a string or a callable (got {type(activation).__name__})")
+        self.activation = activation
+        self.norm_first = norm_first
+        ### BEGIN SOLUTION
+        self.self_attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=True)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+        ### END SOLUTION
+
+    def _sa_block(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor],
+                  key_padding_mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """Self-attention branch: ``dropout1(self_attn(x, x, x))``."""
+        ### BEGIN SOLUTION
+        out, _ = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                                need_weights=False)
+        return self.dropout1(out)
+        ### END SOLUTION
+
+    def _ff_block(self, x: torch.Tensor) -> torch.Tensor:
+        """Feed-forward branch: ``dropout2(linear2(dropout(activation(linear1(x)))))``."""
+        ### BEGIN SOLUTION
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        ### END SOLUTION
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        src_mask: Optional[torch.Tensor] = None,
+        src_key_padding_mask: Optional[torch.Tensor] = None,
+        is_causal: bool = False,
+    ) -> torch.Tensor:
+        if src.dim() not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {src.dim()}D input)")
+        L = src.shape[-2]
+        # Both masks as additive float masks (0 = attend, -inf = blocked), as torch does.
+        src_mask = _as_float_mask(src_mask, src.dtype)
+        src_key_padding_mask = _as_float_mask(src_key_padding_mask, src.dtype)
+        # is_causal without a mask: build the (L, L) mask with -inf strictly above the diagonal.
+        ### BEGIN SOLUTION
+        if is_causal and src_mask is None:
+            src_mask = torch.full((L, L), float("-inf"), dtype=src.dtype, device=src.device).triu(1)
+        x = src
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask)
+            x = x + self._ff_block(self.norm2(x))
+        else:
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask))
+            x = self.norm2(x + self._ff_block(x))
+        return x
+        ### END SOLUTION
+
+
+class TransformerEncoder(nn.Module):
+    r"""A stack of ``num_layers`` encoder blocks, optionally followed by a final norm.
+
+    .. math::
+        x_{k+1} = \mathrm{layers}[k](x_k), \qquad y = \mathrm{norm}(x_{num\_layers})
+
+    Args:
+        block_factory: zero-argument callable returning a fresh block (each layer gets its own
+            parameters), e.g. ``lambda: TransformerEncoderBlock(64, 4, norm_first=True)``.
+        num_layers: number of blocks.
+        norm: optional module applied to the output of the last block (e.g. ``nn.LayerNorm(D)``;
+            pre-norm stacks need it). Default: None.
+
+    Attributes:
+        layers: ``nn.ModuleList`` of the blocks; ``norm``: the final norm or None. The
+        ``state_dict`` keys (``layers.0.self_attn.in_proj_weight``, ..., ``norm.weight``) are those of
+        ``nn.TransformerEncoder``.
+
+    ``forward(src, mask=None, src_key_padding_mask=None, is_causal=False)`` passes the three
+    mask arguments to every block (as ``src_mask``, ``src_key_padding_mask``, ``is_causal``).
+
+    Shape:
+        - src: :math:`(B, L, D)`; Output: :math:`(B, L, D)`.
+
+    Compared against ``nn.TransformerEncoder(layer, num_layers, norm, enable_nested_tensor=False)``
+    with ``layer = nn.TransformerEncoderLayer(..., batch_first=True)`` (with nested tensors torch
+    would zero the outputs at padded positions).
+
+    Hint: calling the factory once and repeating the same block would tie all layers' weights.
+    """
+
+    def __init__(self, block_factory: Callable[[], nn.Module], num_layers: int,
+                 norm: Optional[nn.Module] = None) -> None:
+        super().__init__()
+        if not callable(block_factory):
+            raise TypeError(f"block_factory must be callable (got {type(block_factory).__name__})")
+        if num_layers < 0:
+            raise ValueError(f"num_layers must be non-negative (got {num_layers})")
+        self.num_layers = num_layers
+        ### BEGIN SOLUTION
+        self.layers = nn.ModuleList(block_factory() for _ in range(num_layers))
+        self.norm = norm
+        ### END SOLUTION
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        mask: Optional[torch.Tensor] = None,
+        src_key_padding_mask: Optional[torch.Tensor] = None,
+        is_causal: bool = False,
+    ) -> torch.Tensor:
+        ### BEGIN SOLUTION
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=is_causal)
+        if self.norm is not None:
+            x = self.norm(x)
+        return x
+        ### END SOLUTION
+
+
+def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    r"""Cuts images into non-overlapping ``p x p`` patches and flattens each one.
+
+    .. math::
+        out[b, r \cdot W/p + s, (c, i, j)] = images[b, c, r p + i, s p + j]
+
+    Patches are numbered row by row (left to right, then top to bottom); each patch is
+    flattened channel first, then rows, then columns: ``(C, p, p)`` order.
+
+    Args:
+        images: batch of images.
+        patch_size: side ``p`` of the square patches; must divide ``H`` and ``W``.
+
+    Shape:
+        - Input: :math:`(B, C, H, W)` or unbatched :math:`(C, H, W)`.
+        - Output: :math:`(B, N, C p^2)` (or :math:`(N, C p^2)`), :math:`N = (H/p)(W/p)`.
+
+    Compared against ``F.unfold(images, p, stride=p).transpose(-1, -2)`` (written with
+    ``reshape`` / ``permute`` here; ``unfold`` is forbidden).
+
+    Hint: flattening a ``(p, p, C)`` block (channels last) gives the same shape but a different
+    order than ``unfold``; the channel axis must come before the two pixel axes.
+    """
+    if images.dim() not in (3, 4):
+        raise ValueError(f"expected 3D or 4D input (got {images.dim()}D input)")
+    if not isinstance(patch_size, int) or patch_size < 1:
+        raise ValueError(f"patch_size must be a positive int (got {patch_size!r})")
+    *batch, C, H, W = images.shape
+    p = patch_size
+    if H % p != 0 or W % p != 0:
+        raise ValueError(f"image size ({H}, {W}) is not divisible by patch_size={p}")
+    ### BEGIN SOLUTION
+    x = images.reshape(*batch, C, H // p, p, W // p, p)  # (B, C, H/p, p, W/p, p)
+    nd = len(batch)
+    x = x.permute(*range(nd), nd + 1, nd + 3, nd, nd + 2, nd + 4)  # (B, H/p, W/p, C, p, p)
+    return x.reshape(*batch, (H // p) * (W // p), C * p * p)  # (B, N, C*p*p)
+    ### END SOLUTION
+
+
+class ViT(nn.Module):
+    r"""A small Vision Transformer: patches -> tokens -> pre-norm encoder -> classify the CLS token.
+
+    .. code-block:: text
+
+        tokens = patch_embed(patchify(images, p))                   # (B, N, D)
+        x = cat([cls_token, tokens], dim=1) + pos_embedding         # (B, N+1, D)
+        x = encoder(dropout(x))                                      # depth pre-norm blocks
+        logits = head(norm(x)[:, 0])                                 # (B, num_classes)
+
+    Args:
+        image_size: ``H = W`` (an int) or ``(H, W)``.
+        patch_size: side ``p`` of a patch; must divide the image size.
+        in_channels: ``C``.
+        num_classes: number of logits.
+        d_model: token size ``D``. Default: 64.
+        depth: number of encoder blocks. Default: 2.
+        nhead: attention heads. Default: 4.
+        dim_feedforward: MLP hidden size in each block. Default: 128.
+        dropout: dropout on the embeddings and inside the blocks. Default: 0.0.
+
+    Attributes:
+        patch_embed: ``nn.Linear(C * p * p, D)``, the patch projection.
+        cls_token: parameter ``(1, 1, D)``, zeros at init.
+        pos_embedding: parameter ``(1, N + 1, D)``, learned, init normal(std=0.02);
+            index 0 is the CLS position.
+        dropout: ``nn.Dropout(dropout)`` on the token sequence.
+        encoder: :class:`TransformerEncoder` of ``depth``
+            ``TransformerEncoderBlock(D, nhead, dim_feedforward, dropout, activation="gelu", norm_first=True)``.
+        norm: final ``nn.LayerNorm(D)``; head: ``nn.Linear(D, num_classes)``.
+
+    Shape:
+        - Input: :math:`(B, C, H, W)`; Output: :math:`(B, num\_classes)`.
+
+    Hints:
+        * Without ``pos_embedding`` the encoder is permutation-invariant over patches: it cannot
+          tell *where* something is in the image.
+        * Classify from the CLS token (position 0) after the final norm, not from the mean of tokens.
+    """
+
+    def __init__(
+        self,
+        image_size: Union[int, tuple],
+        patch_size: int,
+        in_channels: int,
+        num_classes: int,
+        d_model: int = 64,
+        depth: int = 2,
+        nhead: int = 4,
+        dim_feedforward: int = 128,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        H, W = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        if H % patch_size != 0 or W % patch_size != 0:
+            raise ValueError(f"image_size ({H}, {W}) is not divisible by patch_size={patch_size}")
+        if d_model % nhead != 0:
+            raise ValueError(f"d_model ({d_model}) must be divisible by nhead ({nhead})")
+        self.image_size = (H, W)
+        self.patch_size = patch_size
+        self.in_channels = in_channels
+        self.num_patches = (H // patch_size) * (W // patch_size)
+        N, D = self.num_patches, d_model
+        ### BEGIN SOLUTION
+        self.patch_embed = nn.Linear(in_channels * patch_size * patch_size, D)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
+        self.pos_embedding = nn.Parameter(torch.randn(1, N + 1, D) * 0.02)
+        self.dropout = nn.Dropout(dropout)
+        self.encoder = TransformerEncoder(
+            lambda: TransformerEncoderBlock(D, nhead, dim_feedforward, dropout,
+                                            activation="gelu", norm_first=True),
+            depth,
+        )
+        self.norm = nn.LayerNorm(D)
+        self.head = nn.Linear(D, num_classes)
+        ### END SOLUTION
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dim() != 4:
+            raise ValueError(f"expected 4D input (got {images.dim()}D input)")
+        B, C, H, W = images.shape
+        if C != self.in_channels or (H, W) != self.image_size:
+            raise ValueError(
+                f"expected images of shape (B, {self.in_channels}, {self.image_size[0]}, "
+                f"{self.image_size[1]}) (got {tuple(images.shape)})"
+            )
+        ### BEGIN SOLUTION
+        x = self.patch_embed(patchify(images, self.patch_size))  # (B, N, D)
+        cls = self.cls_token.expand(B, -1, -1)  # (B, 1, D)
+        x = torch.cat([cls, x], dim=1) + self.pos_embedding  # (B, N+1, D)
+        x = self.encoder(self.dropout(x))  # (B, N+1, D)
+        return self.head(self.norm(x[:, 0]))  # (B, num_classes)
+        ### END SOLUTION
