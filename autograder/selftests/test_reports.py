@@ -130,3 +130,13 @@ def test_cli_test_without_points_fails_with_its_name(tmp_path):
     assert result.returncode != 0
     assert "test_multihead_matches_torch" in result.stdout + result.stderr
     assert "'MultiHeadAttention' has no points" in result.stdout + result.stderr
+
+
+def test_student_loop_runs_with_the_plain_pytest_command():
+    """README's student commands: `pytest -m attention` / `pytest -k softmax` from the repository root."""
+    pytest_bin = os.path.join(os.path.dirname(sys.executable), "pytest")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([pytest_bin, "-m", "attention", "-k", "softmax", "-q", "--impl", "solutions"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
