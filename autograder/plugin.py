@@ -29,9 +29,6 @@ from autograder import forbidden
 from autograder.remote import (REPO_ROOT, ForbiddenCall, RemoteModule, RemoteObject, SubmissionError,
                                SubmissionTimeout, Worker)
 
-STATUSES = ("passed", "failed", "error", "timeout", "forbidden", "skipped")
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder")
     group.addoption("--impl", default=None, help="folder holding the topic modules (default: exercises/)")

@@ -80,6 +80,11 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
 
 
+def _counts(topic: dict) -> dict[str, int]:
+    """How many of a topic's tests ended in each status."""
+    return {s: sum(1 for t in topic["tests"] if t["status"] == s) for s in STATUSES}
+
+
 def to_json(report: dict) -> str:
     return json.dumps(report, indent=2) + "\n"
 
@@ -113,7 +118,7 @@ def to_gradescope(report: dict, visibility: dict[str, str]) -> str:
 def to_junit(report: dict) -> str:
     suites = ET.Element("testsuites", name="autograder", tests=str(sum(len(d["tests"]) for d in report["topics"].values())))
     for topic, data in report["topics"].items():
-        counts = {s: sum(1 for t in data["tests"] if t["status"] == s) for s in STATUSES}
+        counts = _counts(data)
         suite = ET.SubElement(suites, "testsuite", name=topic, tests=str(len(data["tests"])),
                               failures=str(counts["failed"] + counts["forbidden"]),
                               errors=str(counts["error"] + counts["timeout"]), skipped="0")
@@ -138,7 +143,7 @@ def to_table(report: dict, color: bool = False, width: int = 100) -> str:
     for status in STATUSES:
         table.add_column(status, justify="right")
     for topic, data in report["topics"].items():
-        counts = {s: sum(1 for t in data["tests"] if t["status"] == s) for s in STATUSES}
+        counts = _counts(data)
         table.add_row(topic, f"{_fmt(data['score'])} / {_fmt(data['max_score'])}",
                       *[str(counts[s]) if counts[s] else "" for s in STATUSES])
     console.print(table)
