@@ -10,7 +10,7 @@ import os
 import sys
 
 from autograder import config as config_mod
-from autograder.remote import REPO_ROOT
+from autograder.config import REPO_ROOT
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 

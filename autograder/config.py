@@ -7,13 +7,13 @@ never silently changes a grade.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import yaml
 
-from autograder.remote import REPO_ROOT
 
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The eleven topics, in course order. ``grading.yml`` may configure any subset.
 TOPICS = ("mlp", "embeddings", "pooling", "attention", "transformer", "autoencoder", "optimizers",
           "regularization", "batchnorm", "initialization", "finetuning")
@@ -32,6 +32,25 @@ class Exercise:
     tests: dict[str, float] = field(default_factory=dict)     # test function name -> its points
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker process (``limits:`` in grading.yml), applied at every sandbox level."""
+
+    memory_mb: int = 4096       # private writable memory: heap, anonymous maps, thread stacks
+    processes: int = 256        # processes and threads of the worker's user
+    file_size_mb: int = 64      # largest file the worker may write, its own output log included
+    open_files: int = 256
+    cpu_seconds: int = 1800     # CPU time of one worker over its life, all threads together
+    tmp_mb: int = 64            # size of the worker's private /tmp (jailed levels)
+    reply_mb: int = 256         # largest reply the judge accepts from the worker
+
+
+#: Modules a submission may import (with their submodules) unless grading.yml says otherwise.
+DEFAULT_IMPORTS = ("__future__", "torch", "math", "numpy", "typing", "typing_extensions", "functools",
+                   "itertools", "collections", "dataclasses", "copy", "warnings", "abc", "enum", "numbers",
+                   "operator", "random", "statistics", "heapq", "bisect", "contextlib", "time")
+
+
 @dataclass
 class Topic:
     exercises: dict[str, Exercise]
@@ -39,6 +58,8 @@ class Topic:
     topic_timeout: float
     forbidden: list[str] = field(default_factory=list)        # dotted torch names
     forbidden_aten: list[str] = field(default_factory=list)   # aten operator names
+    imports: tuple[str, ...] = DEFAULT_IMPORTS                # modules the submission may import
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def max_score(self) -> float:
@@ -77,6 +98,24 @@ def _positive(value: float, where: str) -> float:
     return float(value)
 
 
+def _names_list(value: list, where: str) -> list[str]:
+    if not all(isinstance(n, str) and n for n in value):
+        raise ConfigError(f"{where}: expected a list of names")
+    return list(value)
+
+
+def _limits(data: dict, base: Limits, where: str) -> Limits:
+    """``base`` with the keys of ``data`` replaced; every value a positive whole number."""
+    names = {f.name: int for f in fields(Limits)}
+    _check_keys(data, where, names)
+    values = {}
+    for key, value in data.items():
+        if isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{where}.{key}: must be a positive whole number, got {value!r}")
+        values[key] = value
+    return replace(base, **values)
+
+
 def parse(data: Any, source: str = "grading.yml") -> Grading:
     number = (int, float)
     root = _check_keys(data, source, {"version": int, "defaults": dict, "tolerances": dict, "topics": dict},
@@ -84,7 +123,8 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
     if root["version"] != 1:
         raise ConfigError(f"{source}.version: only version 1 is understood, got {root['version']}")
     defaults = _check_keys(root.get("defaults", {}), f"{source}.defaults",
-                           {"test_timeout": number, "topic_timeout": number, "visibility": dict})
+                           {"test_timeout": number, "topic_timeout": number, "visibility": dict, "limits": dict,
+                            "imports": list, "forbidden": list})
     visibility = {"public": "visible", "hidden": "after_due_date"}
     for suite, vis in _check_keys(defaults.get("visibility", {}), f"{source}.defaults.visibility",
                                   {s: str for s in SUITES}).items():
@@ -102,6 +142,9 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
         tolerances[dtype] = (float(tol["rtol"]), float(tol["atol"]))
     test_timeout = _positive(defaults.get("test_timeout", 30), f"{source}.defaults.test_timeout")
     topic_timeout = _positive(defaults.get("topic_timeout", 600), f"{source}.defaults.topic_timeout")
+    limits = _limits(defaults.get("limits", {}), Limits(), f"{source}.defaults.limits")
+    imports = tuple(_names_list(defaults.get("imports", list(DEFAULT_IMPORTS)), f"{source}.defaults.imports"))
+    common_forbidden = _names_list(defaults.get("forbidden", []), f"{source}.defaults.forbidden")
 
     topics = {}
     for name, tdata in root["topics"].items():
@@ -109,7 +152,8 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
         if name not in TOPICS:
             raise ConfigError(f"{where}: unknown topic (topics: {', '.join(TOPICS)})")
         tdata = _check_keys(tdata, where, {"exercises": dict, "test_timeout": number, "topic_timeout": number,
-                                           "forbidden": list, "forbidden_aten": list}, required=("exercises",))
+                                           "forbidden": list, "forbidden_aten": list, "imports": list,
+                                           "limits": dict}, required=("exercises",))
         exercises = {}
         for ex_name, edata in tdata["exercises"].items():
             ewhere = f"{where}.exercises.{ex_name}"
@@ -123,14 +167,16 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
         if not exercises:
             raise ConfigError(f"{where}.exercises: a topic needs at least one exercise")
         for key in ("forbidden", "forbidden_aten"):
-            if not all(isinstance(n, str) for n in tdata.get(key, [])):
-                raise ConfigError(f"{where}.{key}: expected a list of strings")
+            _names_list(tdata.get(key, []), f"{where}.{key}")
         topics[name] = Topic(
             exercises=exercises,
             test_timeout=_positive(tdata.get("test_timeout", test_timeout), f"{where}.test_timeout"),
             topic_timeout=_positive(tdata.get("topic_timeout", topic_timeout), f"{where}.topic_timeout"),
-            forbidden=list(tdata.get("forbidden", [])),
+            forbidden=common_forbidden + [n for n in tdata.get("forbidden", []) if n not in common_forbidden],
             forbidden_aten=list(tdata.get("forbidden_aten", [])),
+            imports=imports + tuple(n for n in _names_list(tdata.get("imports", []), f"{where}.imports")
+                                    if n not in imports),
+            limits=_limits(tdata.get("limits", {}), limits, f"{where}.limits"),
         )
     return Grading(topics=topics, visibility=visibility, tolerances=tolerances)
 

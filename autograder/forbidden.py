@@ -1,48 +1,74 @@
-"""Forbidden calls: the torch functions an exercise asks the student to write.
+"""The static scan: what a submission may not write, found by reading its source (never running it).
 
-Two nets, both configured from ``grading.yml`` (``forbidden`` dotted names and
-``forbidden_aten`` operator names per topic):
+Configured from ``grading.yml`` (``forbidden`` dotted names, ``forbidden_aten`` operator names,
+``imports`` per topic). :func:`scan` reports, attributed to the exercises whose code reaches
+it (helpers are followed by name; module-level code counts for every exercise):
 
-* :func:`scan` reads the submitted source (never runs it) and reports every reference
-  to a forbidden object — through ``import … as``, ``from … import``, attribute chains,
-  ``getattr(obj, "constant")`` and module-level aliases — attributed to the exercises
-  whose code reaches it (helpers are followed by name).
-* :class:`RuntimeGuard` runs inside the worker: it wraps the forbidden callables and
-  every torch entry point named after a forbidden aten operator (``torch._softmax``,
-  ``torch.ops.aten._softmax``, ``torch._C._nn.…``), and records a hit only when the
-  *immediate caller* is the submission's own code (``nn.ReLU`` calling ``F.relu``
-  inside torch is not a hit).
+* every reference to a forbidden object — through ``import … as``, ``from … import``,
+  attribute chains, ``getattr(obj, "constant")`` and module-level aliases;
+* what reaches beneath the names: imports outside the allowed modules, star and relative
+  imports, ``exec``/``eval``/``compile``/``__import__``/``open``/``vars``/``globals``/
+  ``locals``/``breakpoint``, double-underscore attributes (``__wrapped__``, ``__globals__``,
+  ``__closure__``, ``__code__``, ``__dict__``, ``__subclasses__``, ``__builtins__``…), frame
+  attributes (``f_back``, ``f_globals``…), modules such as ``os``/``sys``/``gc`` reached as
+  attributes (``torch.sys``), and assignments into torch or another module (monkeypatching).
+
+:mod:`autograder.guard` enforces the same rules at run time, in the worker, for what
+the source does not show.
 """
 from __future__ import annotations
 
 import ast
 import importlib
 import sys
+import types
+import warnings
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Collection
 
 import torch
 
 MODULE_LEVEL = "<module>"
 
 
+# Builtins a submission has no use for: code from strings, files, introspection of scopes.
+BANNED_BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "input", "breakpoint", "vars",
+                             "globals", "locals", "__builtins__", "__loader__", "__spec__"})
+# Double-underscore attributes and names a submission may use (super().__init__, type(x).__name__ …).
+SAFE_DUNDERS = frozenset({"__init__", "__name__", "__qualname__", "__doc__", "__class__"})
+FRAME_ATTRIBUTES = frozenset({"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "f_trace", "tb_frame",
+                              "tb_next", "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code",
+                              "_getframe", "settrace", "setprofile", "_current_frames"})
+# Modules that torch and others import: reached as an attribute (torch.sys, nn.modules.module.os) they
+# hand out the interpreter itself.
+UNSAFE_MODULE_NAMES = frozenset({"os", "sys", "gc", "inspect", "builtins", "importlib", "subprocess", "socket",
+                                 "ctypes", "pickle", "marshal", "shutil", "signal", "threading",
+                                 "multiprocessing", "pathlib", "tempfile", "runpy", "pty", "resource", "posix",
+                                 "_thread", "_imp", "_io", "urllib", "http", "ftplib", "pdb"})
+
+
 @dataclass(frozen=True)
 class Hit:
-    """One forbidden reference: which call, where, and which exercise pays for it."""
+    """One rejected reference: what, where, and which exercise pays for it."""
 
     call: str
     line: int
     exercise: str = MODULE_LEVEL
+    reason: str = ""  # a sentence for the student; empty for a forbidden torch function
 
     def describe(self, filename: str) -> str:
-        return f"uses forbidden {self.call} ({filename}:{self.line})"
+        return f"{self.reason or f'uses forbidden {self.call}'} ({filename}:{self.line})"
 
 
 def resolve(dotted: str) -> Any:
-    """The object a dotted torch path names, or ``None`` (only torch is ever imported)."""
+    """The object a dotted path names, or ``None``. Only ``torch`` is ever imported for it; other top-level
+    modules are looked at only when already imported."""
     parts = dotted.split(".")
     if parts[0] != "torch":
-        return None
+        obj = sys.modules.get(parts[0])
+        for part in parts[1:]:
+            obj = getattr(obj, part, None)
+        return obj
     obj: Any = torch
     for i, part in enumerate(parts[1:], start=1):
         try:
@@ -65,8 +91,8 @@ class ForbiddenSet:
         self.aten = {n if "::" in n else f"aten::{n}" for n in aten}
         for name in names:
             if name.endswith(".*"):
-                module = resolve(name[:-2])
-                for attr, value in _own_functions(module):
+                module = sys.modules.get(name[:-2])  # a whole module: its functions if torch loaded it
+                for attr, value in own_functions(module):
                     self.by_id.setdefault(id(value), f"{name[:-2]}.{attr}")
                 continue
             if name.startswith("torch.Tensor."):
@@ -74,7 +100,8 @@ class ForbiddenSet:
             obj = resolve(name)
             if obj is not None:
                 self.by_id[id(obj)] = name
-        self._keep = [resolve(n) for n in names]  # keep ids valid
+        self._keep = [resolve(n) for n in names if not n.endswith(".*")]  # keep ids valid
+
 
     def match(self, dotted: str | None, attr: str | None) -> str | None:
         if dotted is not None:
@@ -96,27 +123,41 @@ class ForbiddenSet:
         return None
 
 
-def _own_functions(module: Any) -> list[tuple[str, Any]]:
-    """The functions a module defines itself (not what it imports)."""
-    if module is None:
+def own_functions(module: Any) -> list[tuple[str, Any]]:
+    """The Python functions a module defines itself (not what it imports, not C builtins)."""
+    if not isinstance(module, types.ModuleType):
         return []
-    return [(a, v) for a, v in vars(module).items()
-            if callable(v) and not isinstance(v, type) and getattr(v, "__module__", None) == module.__name__]
+    with warnings.catch_warnings():  # deprecated aliases warn when looked at
+        warnings.simplefilter("ignore")
+        return [(a, v) for a, v in vars(module).items()
+                if isinstance(v, types.FunctionType) and getattr(v, "__module__", None) == module.__name__]
 
 
 # --------------------------------------------------------------------------- static scan
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, forbidden: ForbiddenSet):
+    def __init__(self, forbidden: ForbiddenSet, imports: Collection[str] | None, bound: set[str]):
         self.forbidden = forbidden
+        self.imports = None if imports is None else set(imports)
+        self.bound = bound  # every name the module binds somewhere (a parameter named `input` is not the builtin)
         self.aliases: dict[str, str] = {}
         self.hits: dict[str, list[Hit]] = {}
         self.refs: dict[str, set[str]] = {}
         self.owner = MODULE_LEVEL
 
+    def reject(self, node: ast.AST, what: str, reason: str) -> None:
+        self.hits.setdefault(self.owner, []).append(Hit(what, node.lineno, self.owner, reason))
+
+    def check_module(self, node: ast.AST, dotted: str, statement: str) -> None:
+        """Only allowed modules; a forbidden module (``torch.nn.init.*``) is charged where it is used."""
+        if self.imports is not None and dotted.split(".")[0] not in self.imports:
+            allowed = ", ".join(sorted(self.imports))
+            self.reject(node, dotted, f"`{statement}` is not allowed: a submission may import only {allowed}")
+
     # Imports anywhere bind aliases (conservative: function-local imports count too).
     def visit_Import(self, node: ast.Import) -> None:
         for a in node.names:
+            self.check_module(node, a.name, f"import {a.name}")
             if a.asname:
                 self.aliases[a.asname] = a.name
             else:
@@ -125,10 +166,17 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level or not node.module:
+            self.reject(node, "relative import", "a relative import: a submission is one module, import torch instead")
             return
+        self.check_module(node, node.module, f"from {node.module} import …")
         for a in node.names:
-            if a.name != "*":
-                self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+            if a.name == "*":
+                self.reject(node, "import *", f"`from {node.module} import *` hides which names are used: "
+                                              "import the names you need")
+                continue
+            if a.name in UNSAFE_MODULE_NAMES:  # from torch import os
+                self.check_module(node, a.name, f"from {node.module} import {a.name}")
+            self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
 
     def dotted(self, node: ast.AST) -> tuple[str | None, str | None]:
         """(resolved dotted path or None, last attribute name or None)."""
@@ -156,16 +204,66 @@ class _Scanner(ast.NodeVisitor):
         return False
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if not self.check(node):
-            self.generic_visit(node)
+        attr = node.attr
+        if attr.startswith("__") and attr.endswith("__") and attr not in SAFE_DUNDERS:
+            self.reject(node, f".{attr}", f"`.{attr}` reaches into Python's internals, which a submission may not do")
+        elif attr in FRAME_ATTRIBUTES:
+            self.reject(node, f".{attr}", f"`.{attr}` inspects the running program, which a submission may not do")
+        elif attr in UNSAFE_MODULE_NAMES:
+            self.reject(node, f".{attr}", f"`.{attr}` reaches the module {attr}, which a submission may not use")
+        elif self.check(node):
+            return  # the whole chain is one forbidden reference
+        self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
         self.refs.setdefault(self.owner, set()).add(node.id)
-        self.check(node)
+        name = node.id
+        if name in BANNED_BUILTINS and name not in self.bound:
+            self.reject(node, name, f"`{name}` is not available to a submission")
+        elif name.startswith("__") and name.endswith("__") and name not in SAFE_DUNDERS and name != "__file__":
+            self.reject(node, name, f"`{name}` reaches into Python's internals, which a submission may not do")
+        else:
+            self.check(node)
 
     def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") and node.args:
+            target, _ = self.dotted(node.args[0])
+            if target is not None:
+                self.reject(node, node.func.id, f"`{node.func.id}({target}, …)` changes {target} itself: "
+                                                "a submission may not change torch or other modules")
         if not self.check(node):
             self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.check_targets(node, node.targets)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.check_targets(node, [node.target])
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.check_targets(node, [node.target])
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        self.check_targets(node, node.targets)
+        self.generic_visit(node)
+
+    def check_targets(self, node: ast.AST, targets: list[ast.expr]) -> None:
+        """``torch.x = …``, ``nn.Module.forward = …``, ``type(m).forward = …``: monkeypatching."""
+        for target in targets:
+            for t in ast.walk(target):
+                if not isinstance(t, ast.Attribute):
+                    continue
+                base, _ = self.dotted(t.value)
+                is_type_call = (isinstance(t.value, ast.Call) and isinstance(t.value.func, ast.Name)
+                                and t.value.func.id == "type")
+                if base is not None or is_type_call or (isinstance(t.value, ast.Attribute)
+                                                        and t.value.attr == "__class__"):
+                    what = base or "a class"
+                    self.reject(node, f"{what}.{t.attr} =", f"assigning `{what}.{t.attr}` changes {what} itself: "
+                                                             "a submission may not change torch or other modules")
 
     def top_level(self, tree: ast.Module) -> None:
         for stmt in tree.body:
@@ -185,10 +283,28 @@ def _bound_names(stmt: ast.stmt) -> list[str]:
     return []
 
 
-def scan(source: str, filename: str, forbidden: ForbiddenSet, exercises: list[str]) -> dict[str, list[Hit]]:
-    """Forbidden references per exercise. Raises ``SyntaxError`` for unparsable source."""
+def _bound_anywhere(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def scan(source: str, filename: str, forbidden: ForbiddenSet, exercises: list[str],
+         imports: Collection[str] | None = None) -> dict[str, list[Hit]]:
+    """Rejected references per exercise; ``imports`` (None: any) are the modules the submission may import.
+    Raises ``SyntaxError`` for unparsable source."""
     tree = ast.parse(source, filename=filename)
-    scanner = _Scanner(forbidden)
+    scanner = _Scanner(forbidden, imports, _bound_anywhere(tree))
     scanner.top_level(tree)
     module_hits = scanner.hits.get(MODULE_LEVEL, [])
     result: dict[str, list[Hit]] = {}
@@ -199,100 +315,9 @@ def scan(source: str, filename: str, forbidden: ForbiddenSet, exercises: list[st
             if name in seen:
                 continue
             seen.add(name)
-            hits += [Hit(h.call, h.line, exercise) for h in scanner.hits.get(name, [])]
+            hits += [Hit(h.call, h.line, exercise, h.reason) for h in scanner.hits.get(name, [])]
             todo += [n for n in scanner.refs.get(name, ()) if n in scanner.refs or n in scanner.hits]
-        hits += [Hit(h.call, h.line, exercise) for h in module_hits]
+        hits += [Hit(h.call, h.line, exercise, h.reason) for h in module_hits]
         if hits:
             result[exercise] = sorted(set(hits), key=lambda h: h.line)
     return result
-
-
-# --------------------------------------------------------------------------- runtime guard
-
-class ForbiddenCallError(RuntimeError):
-    """Raised inside the worker when the submission calls a forbidden function."""
-
-    def __init__(self, call: str, where: str):
-        super().__init__(f"forbidden call {call} at {where}")
-        self.forbidden = {"call": call, "where": where}
-
-
-class RuntimeGuard:
-    """Wraps forbidden callables so calls from untrusted frames are recorded and refused."""
-
-    def __init__(self, names: list[str], aten: list[str], untrusted: Callable[[str], bool]):
-        self.names = names
-        self.aten = {n if "::" in n else f"aten::{n}" for n in aten}
-        self.untrusted = untrusted
-        self.hits: list[dict] = []
-
-    def _hit(self, call: str, frame) -> None:
-        where = f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno}"
-        self.hits.append({"call": call, "where": where})
-        raise ForbiddenCallError(call, where)
-
-    def _wrap_function(self, name: str, fn: Callable) -> Callable:
-        guard = self
-
-        def guarded(*args, **kwargs):
-            caller = sys._getframe(1)
-            if guard.untrusted(caller.f_code.co_filename):
-                guard._hit(name, caller)
-            return fn(*args, **kwargs)
-
-        guarded.__wrapped__ = fn
-        guarded.__name__ = getattr(fn, "__name__", name)
-        guarded.__qualname__ = getattr(fn, "__qualname__", name)
-        guarded.__doc__ = getattr(fn, "__doc__", None)
-        if isinstance(fn, torch._ops.OpOverloadPacket):
-            return _GuardedPacket(fn, self, name)
-        return guarded
-
-    def install(self) -> None:
-        targets = []
-        for name in self.names:
-            owner_path, _, attr = name.rpartition(".")
-            if attr == "*":
-                owner = resolve(owner_path)
-                targets += [(owner, a, f"{owner_path}.{a}") for a, _ in _own_functions(owner)]
-                continue
-            targets.append((resolve(owner_path), attr, name))
-        # Every public or private entry point that exposes a forbidden aten operator.
-        for op in self.aten:
-            attr = op.split("::", 1)[1]
-            for owner in _aten_owners():
-                targets.append((owner, attr, f"torch.ops.aten.{attr}"))
-        for owner, attr, name in targets:
-            original = getattr(owner, attr, None) if owner is not None else None
-            if original is None or getattr(original, "__wrapped__", None) is not None:
-                continue
-            try:
-                if isinstance(original, type):
-                    original.__init__ = self._wrap_function(name, original.__init__)
-                else:
-                    setattr(owner, attr, self._wrap_function(name, original))
-            except (TypeError, AttributeError):
-                pass  # an immutable C type: its other routes are wrapped
-
-
-def _aten_owners() -> list:
-    return [torch, torch.Tensor, torch._C._TensorBase, torch._C._VariableFunctions, torch._C._nn,
-            torch.nn.functional, torch.special, torch.ops.aten]
-
-
-class _GuardedPacket:
-    """``torch.ops.aten.<op>`` with a guarded call; its overloads and attributes stay reachable for torch."""
-
-    def __init__(self, packet: Any, guard: RuntimeGuard, name: str):
-        self.__wrapped__ = packet
-        self._guard = guard
-        self._name = name
-
-    def __call__(self, *args, **kwargs):
-        caller = sys._getframe(1)
-        if self._guard.untrusted(caller.f_code.co_filename):
-            self._guard._hit(self._name, caller)
-        return self.__wrapped__(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.__wrapped__, name)

@@ -4,10 +4,13 @@ Steps, each a function:
 
 1. :func:`stage` copies the submission's topic modules (nothing else) into a clean folder;
 2. :func:`run_topic` runs the pristine test files of one topic in a pytest process of its
-   own, which starts the untrusted worker (``--worker``); the process group is killed at
-   the topic's time limit, and every test it finished is still on disk (JSON lines);
-3. :func:`score_topic` turns those records into points with ``grading.yml``: tests never
-   reached score zero, a forbidden call zeroes its whole exercise;
+   own, which starts the untrusted worker (``--worker``) in the sandbox
+   (:mod:`autograder.sandbox`); the process group is killed at the topic's time limit;
+   results arrive as JSON lines on a pipe only that pytest process holds, and every test
+   it finished before a kill is kept;
+3. :func:`read_records` checks them (a malformed, duplicate or unknown record voids the
+   topic, never the report), and :func:`score_topic` turns them into points with
+   ``grading.yml``: tests never reached score zero, a forbidden call zeroes its exercise;
 4. the caller formats the report (:mod:`autograder.report`).
 
 This module never imports a submission.
@@ -21,13 +24,15 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
 from autograder import config as config_mod
-from autograder.remote import REPO_ROOT
+from autograder import sandbox
+from autograder.config import REPO_ROOT
 
 SUITE_FILES = {
     "public": os.path.join(REPO_ROOT, "tests", "test_{topic}.py"),
@@ -58,18 +63,58 @@ def test_files(topic: str, suites: list[str]) -> list[str]:
 
 
 def stage(submission: str, topics: list[str], workdir: str) -> str:
-    """Copy ``<topic>.py`` for each topic from the submission into ``workdir/submission``."""
+    """Copy ``<topic>.py`` for each topic from the submission into ``workdir/submission`` (read-only)."""
     target = os.path.join(workdir, "submission")
     os.makedirs(target, exist_ok=True)
     for topic in topics:
         source = os.path.join(submission, f"{topic}.py")
         if os.path.isfile(source):
             shutil.copyfile(source, os.path.join(target, f"{topic}.py"))
+            os.chmod(os.path.join(target, f"{topic}.py"), 0o444)
     return target
 
 
+RECORD_STATUSES = ("passed", "failed", "error", "timeout", "forbidden", "skipped")
+
+
+def read_records(lines: list[str], run: TopicRun) -> None:
+    """Fill ``run`` from the judge's JSON lines; anything malformed, repeated or unknown voids the topic."""
+    problems = []
+    for number, line in enumerate(lines, start=1):
+        if not line.endswith("\n"):
+            continue  # the last line of a judge killed mid-write: that test was not finished
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            problems.append(f"line {number} is not JSON")
+            continue
+        if not isinstance(record, dict):
+            problems.append(f"line {number} is not a record")
+        elif "collected" in record:
+            if run.collected or not isinstance(record["collected"], list):
+                problems.append(f"line {number}: a second or malformed list of tests")
+            else:
+                run.collected = record["collected"]
+        elif record.get("nodeid") not in {t.get("nodeid") for t in run.collected}:
+            problems.append(f"line {number}: a result for a test that was not collected")
+        elif record["nodeid"] in run.results:
+            problems.append(f"line {number}: a second result for {record['nodeid']}")
+        elif record.get("status") not in RECORD_STATUSES or not isinstance(record.get("message", ""), str):
+            problems.append(f"line {number}: a malformed result for {record['nodeid']}")
+        else:
+            run.results[record["nodeid"]] = record
+    if problems:
+        run.results = {}
+        run.fault = f"the results of topic {run.topic} are not trustworthy: " + "; ".join(problems[:3])
+
+
+def _read_lines(fd: int, into: list[str]) -> None:
+    with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as pipe:
+        into.extend(pipe)
+
+
 def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: config_mod.Grading,
-              workdir: str, stop_early: bool = False, threads: int | None = None) -> TopicRun:
+              workdir: str, stop_early: bool = False, threads: int | None = None, level: str = "none") -> TopicRun:
     """Run one topic's test files against the staged submission in a separate pytest process."""
     cfg = grading.topics[topic]
     run = TopicRun(topic)
@@ -77,22 +122,28 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
     if not files:
         run.fault = f"no test files for topic {topic} in suites {suites}"
         return run
-    results = os.path.join(workdir, f"{topic}.results.jsonl")
-    if os.path.exists(results):
-        os.remove(results)
+    judge_dir = os.path.join(workdir, f"judge-{topic}")
+    os.makedirs(judge_dir, exist_ok=True)
+    read_end, write_end = os.pipe()
     cmd = [sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider", "--rootdir", REPO_ROOT,
-           "--impl", staged, "--worker", "--device", device, "--results", results,
-           "--test-timeout", str(cfg.test_timeout), "-o", "addopts=", "--strict-markers", "--import-mode=importlib", "--no-header",
-           "--tb=no"]
+           "--impl", staged, "--worker", "--sandbox", level, "--workdir", judge_dir, "--device", device,
+           "--results-fd", str(write_end), "--test-timeout", str(cfg.test_timeout), "-o", "addopts=",
+           "--strict-markers", "--import-mode=importlib", "--no-header", "--tb=no"]
     if stop_early:
         cmd.append("-x")
     env = dict(os.environ, PYTHONPATH=REPO_ROOT, PYTHONDONTWRITEBYTECODE="1")
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    lines: list[str] = []
     start = time.monotonic()
     with open(os.path.join(workdir, f"{topic}.pytest.log"), "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=[write_end])
+        finally:
+            os.close(write_end)
+        reader = threading.Thread(target=_read_lines, args=(read_end, lines), daemon=True)
+        reader.start()
         try:
             code = proc.wait(timeout=cfg.topic_timeout)
         except subprocess.TimeoutExpired:
@@ -100,15 +151,11 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
             proc.wait()
             run.timed_out, code = True, None
     _kill_leftovers(proc.pid)
+    reader.join(timeout=30)
     run.seconds = time.monotonic() - start
-    if os.path.exists(results):
-        with open(results, encoding="utf-8") as f:
-            for line in f:
-                record = json.loads(line)
-                if "collected" in record:
-                    run.collected = record["collected"]
-                else:
-                    run.results[record["nodeid"]] = record
+    read_records(list(lines), run)
+    if run.fault:
+        return run
     if code not in (0, 1, None) or (not run.collected and not run.timed_out):
         with open(os.path.join(workdir, f"{topic}.pytest.log"), encoding="utf-8", errors="replace") as f:
             tail = f.read()[-2000:]
@@ -146,7 +193,7 @@ def score_topic(run: TopicRun, grading: config_mod.Grading) -> dict:
             if record is None:
                 status = "timeout" if run.timed_out else "error"
                 message = ("not reached: the topic exceeded its time limit" if run.timed_out
-                           else "not run: the grading process ended before this test")
+                           else run.fault or "not run: the grading process ended before this test")
             else:
                 status, message = record["status"], record.get("message", "")
             if forbidden and status != "forbidden":
@@ -191,11 +238,14 @@ def _entry(name, exercise, suite, max_score, status, message, score, duration=No
 
 def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all", device: str = "auto",
           grading: config_mod.Grading | None = None, jobs: int = 1, stop_early: bool = False,
-          on_topic_done: Callable[[str, dict], None] | None = None, keep_dir: str | None = None) -> dict:
-    """Grade one submission folder; returns the report (schema: ``report.JSON_SCHEMA``)."""
+          on_topic_done: Callable[[str, dict], None] | None = None, keep_dir: str | None = None,
+          level: str = "auto") -> dict:
+    """Grade one submission folder; returns the report (schema: ``report.JSON_SCHEMA``).
+    ``level`` is the sandbox level (``auto``: the strongest this machine allows)."""
     grading = grading or config_mod.load()
     topics = topics or list(grading.topics)
     suites = suites_for(suite)
+    level = sandbox.resolve(level)
     workdir = keep_dir or tempfile.mkdtemp(prefix="autograder-")
     os.makedirs(workdir, exist_ok=True)
     staged = stage(submission, topics, workdir)
@@ -203,7 +253,7 @@ def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all
     faults = []
 
     def one(topic: str) -> tuple[str, dict]:
-        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads)
+        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads, level)
         if run.fault:
             faults.append(run.fault)
         result = score_topic(run, grading)
@@ -222,6 +272,7 @@ def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all
         "score": round(sum(t["score"] for t in done.values()), 6),
         "max_score": round(sum(t["max_score"] for t in done.values()), 6),
         "topics": {t: done[t] for t in topics},
+        "sandbox": sandbox.describe(level),
     }
     if faults:
         report["faults"] = faults

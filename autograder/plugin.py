@@ -5,8 +5,10 @@ Options (all test files, public and hidden, use the same ones):
 ``--impl DIR``        folder holding the topic modules (default: ``exercises/``)
 ``--worker``          run the submission in a separate worker process (grading);
                       without it the module is imported in-process so students can debug
+``--sandbox LEVEL``   where workers run (:mod:`autograder.sandbox`; default ``auto``)
+``--workdir DIR``     the judge's own folder (worker logs, the jail's mount point)
 ``--device``          ``cpu``, ``cuda`` or ``auto`` (default): which devices ``device`` covers
-``--results FILE``    append one JSON line per test (used by the grader)
+``--results-fd N``    write one JSON line per test to this inherited pipe (used by the grader)
 ``--test-timeout S``  per-test wall-clock limit in worker mode
 
 A test file ``test_<topic>.py`` grades topic ``<topic>``; each test names its exercise
@@ -14,10 +16,12 @@ with ``@pytest.mark.exercise("<name>")`` and gets the module as the ``impl`` fix
 """
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import json
 import os
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -25,16 +29,22 @@ import pytest
 import torch
 
 from autograder import config as config_mod
-from autograder import forbidden
-from autograder.remote import (REPO_ROOT, ForbiddenCall, RemoteModule, RemoteObject, SubmissionError,
-                               SubmissionTimeout, Worker)
+from autograder import forbidden, protocol, sandbox
+from autograder.config import REPO_ROOT
+from autograder.remote import ForbiddenCall, RemoteModule, RemoteObject, SubmissionError, Worker
+
+PR_SET_DUMPABLE = 4
+AUDIT_TIMEOUT = 10.0  # seconds for the end-of-test audit of torch's namespaces
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder")
     group.addoption("--impl", default=None, help="folder holding the topic modules (default: exercises/)")
     group.addoption("--worker", action="store_true", help="run the submission in a sandboxed worker process")
+    group.addoption("--sandbox", default="auto", choices=("auto", *sandbox.LEVELS),
+                    help="sandbox level of the workers (worker mode)")
+    group.addoption("--workdir", default=None, help="the judge's own folder (worker mode)")
     group.addoption("--device", default="auto", choices=("cpu", "cuda", "auto"), help="devices to test on")
-    group.addoption("--results", default=None, help="append per-test results as JSON lines to this file")
+    group.addoption("--results-fd", type=int, default=None, help="write per-test results as JSON lines to this fd")
     group.addoption("--test-timeout", type=float, default=None, help="per-test time limit (worker mode)")
 
 
@@ -43,6 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for topic in config_mod.TOPICS:
         config.addinivalue_line("markers", f"{topic}: tests of topic {topic}")
     config._autograder = Session(config)
+    if config._autograder.use_worker:
+        # Nothing of the same user may read this process's memory or open its descriptors (the results pipe).
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 # --------------------------------------------------------------------------- the module under test
@@ -53,11 +66,13 @@ class Submission:
     ``impl.<name>`` is the module's attribute. ``impl.run(fn, *args)`` calls the trusted
     function ``fn`` (from ``autograder.fixtures`` or torch) where the submission lives,
     so objects can be built and trained next to it. ``impl.isinstance(obj, cls)`` works
-    for both local and remote objects.
+    for both local and remote objects. ``impl.inout(t, …)`` gives fresh copies whose
+    in-place changes by the submission come back (running statistics, in-place
+    initialisers); every other tensor a test passes is never changed by the call.
     """
 
     def __init__(self, topic: str, directory: str, use_worker: bool, grading: config_mod.Grading,
-                 log_dir: str | None):
+                 box: sandbox.Sandbox | None):
         self.topic = topic
         self.filename = f"{topic}.py"
         self.path = os.path.join(directory, self.filename)
@@ -71,15 +86,18 @@ class Submission:
             return
         with open(self.path, encoding="utf-8", errors="replace") as f:
             source = f.read()
+        rules = forbidden.ForbiddenSet(topic_cfg.forbidden, topic_cfg.forbidden_aten)
         try:
-            self.static_hits = forbidden.scan(
-                source, self.filename, forbidden.ForbiddenSet(topic_cfg.forbidden, topic_cfg.forbidden_aten),
-                list(topic_cfg.exercises))
+            self.static_hits = forbidden.scan(source, self.filename, rules, list(topic_cfg.exercises),
+                                              topic_cfg.imports)
         except SyntaxError as exc:
             self.load_error = SubmissionError(f"SyntaxError in {self.filename} line {exc.lineno}: {exc.msg}")
             return
         if use_worker:
-            self.worker = Worker(self.path, topic, topic_cfg.forbidden, topic_cfg.forbidden_aten, log_dir)
+            guard = {"forbidden": topic_cfg.forbidden, "forbidden_aten": topic_cfg.forbidden_aten,
+                     "imports": list(topic_cfg.imports), "denied_modules": [p[:-1] for p in rules.prefixes]}
+            caps = protocol.Caps(total_bytes=topic_cfg.limits.reply_mb * 1024 * 1024)
+            self.worker = Worker(self.path, topic, box, guard, caps)
             self._module = RemoteModule(self.worker, self.filename)
         else:
             self._module = _import_local(self.path, topic)
@@ -98,6 +116,15 @@ class Submission:
             return fn(*args, **kwargs)
         qualified = f"{fn.__module__}:{fn.__qualname__}"
         return self.worker.request({"op": "run", "fn": qualified, "args": list(args), "kwargs": kwargs})
+
+    def inout(self, *tensors: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """Fresh copies the submission may change in place, with the changes visible here afterwards."""
+        copies = []
+        for t in tensors:
+            copy = t.detach().clone().requires_grad_(t.requires_grad)
+            setattr(copy, protocol.INOUT, True)
+            copies.append(copy)
+        return copies[0] if len(copies) == 1 else tuple(copies)
 
     @staticmethod
     def isinstance(obj: Any, cls: type) -> bool:
@@ -139,21 +166,30 @@ class Session:
         self.impl_dir = os.path.abspath(impl)
         self.use_worker = bool(config.getoption("--worker"))
         self.test_timeout = config.getoption("--test-timeout")
-        self.results_path = config.getoption("--results")
+        fd = config.getoption("--results-fd")
+        self.results = os.fdopen(fd, "w", encoding="utf-8") if fd is not None else None
         self.grading = config_mod.load()
         self.submissions: dict[str, Submission] = {}
-        self.current: Submission | None = None
+        self.level = sandbox.resolve(config.getoption("--sandbox")) if self.use_worker else "none"
+        self.workdir = config.getoption("--workdir")
+        if self.use_worker and not self.workdir:
+            self.workdir = tempfile.mkdtemp(prefix="autograder-judge-")
+        device = config.getoption("--device")
+        self.device = "cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu"
 
     def submission(self, topic: str) -> Submission:
         if topic not in self.submissions:
-            log_dir = os.path.dirname(os.path.abspath(self.results_path)) if self.results_path else None
-            self.submissions[topic] = Submission(topic, self.impl_dir, self.use_worker, self.grading, log_dir)
+            box = None
+            if self.use_worker:
+                box = sandbox.Sandbox(self.level, self.grading.topics[topic].limits,
+                                      os.path.join(self.workdir, topic), self.device)
+            self.submissions[topic] = Submission(topic, self.impl_dir, self.use_worker, self.grading, box)
         return self.submissions[topic]
 
     def record(self, data: dict) -> None:
-        if self.results_path:
-            with open(self.results_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(data) + "\n")
+        if self.results is not None:
+            self.results.write(json.dumps(data) + "\n")
+            self.results.flush()
 
 
 def _session(config: pytest.Config) -> Session:
@@ -305,6 +341,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     else:
         status, message, short = _classify(call)
     hits = sub.worker.hits if sub is not None and sub.worker is not None else []
+    changed = _audit(sub)
+    if changed and status not in ("forbidden", "timeout"):
+        status, short = "error", True
+        message = (f"the submission changed torch itself ({', '.join(changed[:3])}): "
+                   "a submission may not replace functions of torch or of the grader")
     if hits and status != "forbidden":
         status, short = "forbidden", True
         message = "; ".join(f"forbidden call {h.get('call')} at {h.get('where')}" for h in hits[:3])
@@ -312,6 +353,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = f"[{status}] {message}"
     state.record({"nodeid": item.nodeid, "status": status, "message": message[:3000],
                   "duration": round(time.monotonic() - getattr(item, "_autograder_start", time.monotonic()), 3)})
+
+
+def _audit(sub: Submission | None) -> list[str]:
+    """What the submission replaced in torch during this test (nothing to ask when its worker is gone)."""
+    worker = sub.worker if sub is not None else None
+    if worker is None or worker.proc is None or worker.proc.poll() is not None or worker.import_error:
+        return []
+    worker.deadline = time.monotonic() + AUDIT_TIMEOUT
+    try:
+        return [str(name) for name in worker.request({"op": "audit"})]
+    except (SubmissionError, TypeError):
+        return []
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

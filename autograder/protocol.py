@@ -8,18 +8,39 @@ The JSON header carries plain data. Tensors travel as raw bytes plus a dtype/sha
 header (``{"__tensor__": blob_index, ...}``); objects that are not plain data stay
 on the side that owns them and travel as references (``{"__ref__": id}``). Nothing
 is ever unpickled: a malformed frame raises :class:`ProtocolError`, nothing else.
+
+A receiver states what it accepts (:class:`Caps`: total bytes, blob count, nesting depth)
+and when it stops waiting (an absolute deadline: a reply sent one byte at a time gets no
+more time than one sent at once).
+
+A tensor the judge marks as *in-out* (``impl.inout``) is the only kind whose in-place
+changes travel back: the worker returns its new value, and returning it returns the
+caller's own object. Every other argument is a copy as far as the caller is concerned.
 """
 from __future__ import annotations
 
 import json
 import socket
 import struct
+import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 
-MAX_HEADER_BYTES = 64 * 1024 * 1024
-MAX_BLOB_BYTES = 8 * 1024 * 1024 * 1024
+INOUT = "_autograder_inout"  # attribute that marks a judge-side tensor as in-out
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The most a receiver accepts in one message."""
+
+    total_bytes: int = 256 * 1024 * 1024   # header and blobs together
+    blobs: int = 4096
+    depth: int = 64                         # nesting of lists, tuples and dicts
+
+
+UNCAPPED = Caps(total_bytes=1 << 62, blobs=1 << 30, depth=1000)
 
 _DTYPES = {
     str(dt).removeprefix("torch."): dt
@@ -37,14 +58,22 @@ class ProtocolError(Exception):
 
 # --------------------------------------------------------------------------- framing
 
-def _recv_exactly(sock: socket.socket, n: int) -> bytes:
-    chunks = bytearray()
-    while len(chunks) < n:
-        chunk = sock.recv(min(n - len(chunks), 1 << 20))
-        if not chunk:
+def _recv_exactly(sock: socket.socket, n: int, deadline: float | None) -> bytearray:
+    """``n`` bytes, waiting no later than ``deadline`` (``time.monotonic()``) in all."""
+    buffer = bytearray(n)
+    view = memoryview(buffer)
+    got = 0
+    while got < n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("deadline passed")
+            sock.settimeout(left)
+        count = sock.recv_into(view[got:], min(n - got, 1 << 24))
+        if not count:
             raise EOFError("connection closed")
-        chunks += chunk
-    return bytes(chunks)
+        got += count
+    return buffer
 
 
 def send_message(sock: socket.socket, header: dict, blobs: list[bytes]) -> None:
@@ -56,22 +85,27 @@ def send_message(sock: socket.socket, header: dict, blobs: list[bytes]) -> None:
     sock.sendall(b"".join(parts))
 
 
-def recv_message(sock: socket.socket) -> tuple[dict, list[bytes]]:
-    (size,) = struct.unpack("<I", _recv_exactly(sock, 4))
-    if size > MAX_HEADER_BYTES:
-        raise ProtocolError(f"header of {size} bytes is too large")
+def recv_message(sock: socket.socket, deadline: float | None = None,
+                 caps: Caps = UNCAPPED) -> tuple[dict, list[bytearray]]:
+    (size,) = struct.unpack("<I", _recv_exactly(sock, 4, deadline))
+    budget = caps.total_bytes - size
+    if budget < 0:
+        raise ProtocolError(f"a header of {size} bytes is over the limit of {caps.total_bytes} bytes")
     try:
-        header = json.loads(_recv_exactly(sock, size))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"header is not JSON: {exc}") from None
-    if not isinstance(header, dict) or not isinstance(header.get("blobs", 0), int):
+        header = json.loads(_recv_exactly(sock, size, deadline))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ProtocolError(f"header is not JSON: {type(exc).__name__}") from None
+    if not isinstance(header, dict) or not isinstance(header.get("blobs", 0), int) or header.get("blobs", 0) < 0:
         raise ProtocolError("header is not a JSON object with a blob count")
+    if header.get("blobs", 0) > caps.blobs:
+        raise ProtocolError(f"{header['blobs']} tensors in one message, over the limit of {caps.blobs}")
     blobs = []
     for _ in range(header.get("blobs", 0)):
-        (n,) = struct.unpack("<Q", _recv_exactly(sock, 8))
-        if n > MAX_BLOB_BYTES:
-            raise ProtocolError(f"blob of {n} bytes is too large")
-        blobs.append(_recv_exactly(sock, n))
+        (n,) = struct.unpack("<Q", _recv_exactly(sock, 8, deadline))
+        budget -= n
+        if budget < 0:
+            raise ProtocolError(f"the message is over the limit of {caps.total_bytes} bytes")
+        blobs.append(_recv_exactly(sock, n, deadline))
     return header, blobs
 
 
@@ -147,24 +181,30 @@ class Encoder:
             "requires_grad": bool(t.requires_grad),
             "parameter": isinstance(t, torch.nn.Parameter),
         }
+        if getattr(t, INOUT, False):
+            header["inout"] = True
         return header
 
 
 class Decoder:
     """Inverse of :class:`Encoder`. ``from_ref`` resolves references."""
 
-    def __init__(self, blobs: list[bytes], from_ref: Callable[[dict], Any], device_map: Callable[[str], str] = str):
+    def __init__(self, blobs: list[bytes], from_ref: Callable[[dict], Any], device_map: Callable[[str], str] = str,
+                 max_depth: int = UNCAPPED.depth):
         self.blobs = blobs
         self.from_ref = from_ref
         self.device_map = device_map
-        self.tensors: list[tuple[int, torch.Tensor]] = []  # (blob index, decoded tensor)
+        self.max_depth = max_depth
+        self.inout: list[tuple[int, torch.Tensor]] = []  # (blob index, decoded tensor) of in-out tensors
         self._seen: dict[int, torch.Tensor] = {}
 
-    def decode(self, data: Any) -> Any:
+    def decode(self, data: Any, depth: int = 0) -> Any:
         if data is None or isinstance(data, (bool, int, float, str)):
             return data
+        if depth > self.max_depth:
+            raise ProtocolError(f"values nested deeper than {self.max_depth} levels")
         if isinstance(data, list):
-            return [self.decode(v) for v in data]
+            return [self.decode(v, depth + 1) for v in data]
         if not isinstance(data, dict) or len(data) == 0:
             raise ProtocolError(f"unexpected value {type(data).__name__}")
         if "__tensor__" in data:
@@ -184,14 +224,15 @@ class Decoder:
             gen = torch.Generator(device=self.device_map(data["device"]))
             gen.set_state(state)
             return gen
+        depth += 1
         if "__slice__" in data:
-            return slice(*(self.decode(v) for v in data["__slice__"]))
+            return slice(*(self.decode(v, depth) for v in data["__slice__"]))
         if "__tuple__" in data:
-            return tuple(self.decode(v) for v in data["__tuple__"])
+            return tuple(self.decode(v, depth) for v in data["__tuple__"])
         if "__dict__" in data:
-            return {str(k): self.decode(v) for k, v in data["__dict__"]}
+            return {str(k): self.decode(v, depth) for k, v in data["__dict__"]}
         if "__pairs__" in data:
-            return {self.decode(k): self.decode(v) for k, v in data["__pairs__"]}
+            return {self.decode(k, depth): self.decode(v, depth) for k, v in data["__pairs__"]}
         return self.from_ref(data)
 
     def _tensor(self, data: dict) -> torch.Tensor:
@@ -213,7 +254,8 @@ class Decoder:
         if numel == 0:
             t = torch.empty(shape, dtype=dtype)
         else:
-            t = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype).reshape(shape)
+            t = torch.frombuffer(raw if isinstance(raw, bytearray) else bytearray(raw),
+                                 dtype=torch.uint8).view(dtype).reshape(shape)
         device = self.device_map(data.get("device", "cpu"))
         if device != "cpu":
             t = t.to(device)
@@ -221,7 +263,8 @@ class Decoder:
             t = torch.nn.Parameter(t, requires_grad=bool(data.get("requires_grad")))
         elif data.get("requires_grad") and (t.is_floating_point() or t.is_complex()):
             t.requires_grad_(True)
-        self.tensors.append((index, t))
+        if data.get("inout"):
+            self.inout.append((index, t))
         self._seen[index] = t
         return t
 

@@ -13,16 +13,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from autograder import protocol
+from autograder.sandbox import Sandbox
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMPORT_TIMEOUT = 120.0  # seconds to start a worker and import the submission
 
 
@@ -71,16 +69,20 @@ def _submission_exception(error: dict) -> SubmissionError:
 
 
 class Worker:
-    """One untrusted process serving one topic module; restarted after a crash or timeout."""
+    """One untrusted process serving one topic module; restarted after a crash or timeout.
 
-    def __init__(self, module_path: str, module_name: str, forbidden: list[str] = (),
-                 forbidden_aten: list[str] = (), log_dir: str | None = None,
-                 sandbox: Callable[[], None] | None = None):
+    ``sandbox`` decides how the process is started (:class:`autograder.sandbox.Sandbox`);
+    ``guard`` is what the worker's runtime guard needs (forbidden names, allowed imports).
+    """
+
+    def __init__(self, module_path: str, module_name: str, sandbox: Sandbox, guard: dict | None = None,
+                 caps: protocol.Caps = protocol.Caps()):
         self.module_path = os.path.abspath(module_path)
         self.module_name = module_name
-        self.forbidden = list(forbidden)
-        self.forbidden_aten = list(forbidden_aten)
-        self.log_dir = log_dir or tempfile.mkdtemp(prefix="autograder-worker-")
+        self.sandbox = sandbox
+        self.guard = guard or {}
+        self.caps = caps
+        self.log_dir = sandbox.workdir
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.generation = 0
@@ -88,8 +90,6 @@ class Worker:
         self.import_error: SubmissionError | None = None
         self.deadline: float | None = None
         self.hits: list[dict] = []  # every forbidden call reported, for the current test
-        # Runs in the child before the worker starts: the place for resource limits and jails.
-        self.sandbox = sandbox
         self._proxies: dict[int, RemoteObject] = {}
 
     # ---------------------------------------------------------------- lifecycle
@@ -98,22 +98,16 @@ class Worker:
         self.generation += 1
         self._proxies = {}
         log = open(os.path.join(self.log_dir, f"{self.module_name}.{self.generation}.log"), "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-        env["PYTHONPATH"] = REPO_ROOT
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", str(child.fileno())],
-            pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            cwd=os.path.dirname(self.module_path), env=env, start_new_session=True,
-            preexec_fn=self.sandbox,
-        )
+            self.sandbox.command(self.module_path, child.fileno()), pass_fds=[child.fileno()],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={}, start_new_session=True)
         child.close()
         log.close()
         self.sock = parent
         started = time.monotonic()
         try:
-            self.names = self._request({"op": "init", "path": self.module_path, "module": self.module_name,
-                                        "forbidden": self.forbidden, "forbidden_aten": self.forbidden_aten},
+            self.names = self._request({"op": "init", "path": self.sandbox.module_path(self.module_path),
+                                        "module": self.module_name, **self.guard},
                                        deadline=started + IMPORT_TIMEOUT)
             if self.deadline is not None:  # starting python and torch is not the test's time
                 self.deadline += time.monotonic() - started
@@ -167,7 +161,7 @@ class Worker:
             if deadline is not None:
                 self.sock.settimeout(max(0.01, deadline - time.monotonic()))
             protocol.send_message(self.sock, {"request": payload, "blobs": len(enc.blobs)}, enc.blobs)
-            header, blobs = protocol.recv_message(self.sock)
+            header, blobs = protocol.recv_message(self.sock, deadline, self.caps)
         except (socket.timeout, TimeoutError):
             self.kill()
             raise SubmissionTimeout("time limit exceeded: the submission did not answer in time "
@@ -184,7 +178,10 @@ class Worker:
 
         def incoming(data: dict) -> Any:
             if "__argtensor__" in data:
-                return enc.tensors[data["__argtensor__"]]
+                tensor = enc.tensors[int(data["__argtensor__"])]
+                if not getattr(tensor, protocol.INOUT, False):
+                    raise protocol.ProtocolError("an argument returned by reference that is not in-out")
+                return tensor
             if "__ref__" in data:
                 ref = int(data["__ref__"])
                 if ref not in self._proxies:
@@ -193,11 +190,14 @@ class Worker:
             raise protocol.ProtocolError(f"unexpected value {sorted(data)}")
 
         try:
-            decoder = protocol.Decoder(blobs, incoming)
+            decoder = protocol.Decoder(blobs, incoming, max_depth=self.caps.depth)
             for index, tensor_data in header.get("mutated", []):
+                target = enc.tensors[int(index)]
+                if not getattr(target, protocol.INOUT, False):
+                    raise protocol.ProtocolError("a change to an argument that is not in-out")
                 new = decoder.decode(tensor_data)
                 with torch.no_grad():
-                    enc.tensors[int(index)].copy_(new)
+                    target.copy_(new)
             self.hits += header.get("hits", [])
             if not header.get("ok"):
                 raise _submission_exception(header.get("error") or {})

@@ -17,7 +17,7 @@ import ast
 import difflib
 import os
 
-from autograder.remote import REPO_ROOT
+from autograder.config import REPO_ROOT
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"

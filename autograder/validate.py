@@ -23,7 +23,7 @@ from typing import Callable
 
 from autograder import config as config_mod
 from autograder import judge, source
-from autograder.remote import REPO_ROOT
+from autograder.config import REPO_ROOT
 
 MUTANTS = os.path.join(REPO_ROOT, "autograder", "mutants")
 MIN_MUTANTS = 6

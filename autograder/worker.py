@@ -1,29 +1,29 @@
 """The untrusted side: imports one submitted topic module and serves the judge's calls.
 
-Started by :mod:`autograder.remote` as ``python -m autograder.worker FD`` in a process
-group of its own, with stdout/stderr sent to a log file, so whatever the submission
-prints never reaches the protocol socket (file descriptor FD). The first message
-names the module and the forbidden calls; the runtime guard is installed before the
-module is imported. Every reply carries the forbidden calls the submission made
-while serving the request.
+Started by :mod:`autograder.remote` through the sandbox (:mod:`autograder.sandbox`) as
+``python -m autograder.worker FD``, with stdout/stderr sent to a log file, so whatever the
+submission prints never reaches the protocol socket (file descriptor FD). The first
+message names the module, the forbidden calls and the allowed imports; the runtime guard
+(:mod:`autograder.guard`) is installed before the module is compiled and run with
+builtins of its own. Every reply carries the forbidden calls the submission made while
+serving the request; ``audit`` reports what it changed in torch.
 
 Nothing here decides pass or fail: the judge only receives plain data.
 """
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import socket
 import sys
-import sysconfig
 import traceback
+import types
 from typing import Any
 
 import torch
 
 from autograder import protocol
-from autograder.forbidden import RuntimeGuard
+from autograder.guard import Guard
 
 RUNNABLE_PREFIXES = ("autograder.fixtures.", "torch.")  # where impl.run may find the function it calls
 
@@ -36,7 +36,7 @@ class Worker:
         self.objects: dict[int, Any] = {}
         self.ids: dict[int, int] = {}  # id(obj) -> ref id
         self.next_id = 1
-        self.guard: RuntimeGuard | None = None
+        self.guard: Guard | None = None
 
     # ---------------------------------------------------------------- references
     def as_ref(self, obj: Any) -> dict:
@@ -61,7 +61,12 @@ class Worker:
             if data.get("__ref__") == 0:
                 return self.module
             raise protocol.ProtocolError(f"unknown reference {data!r}")
-        return self.objects[data["__ref__"]]
+        obj = self.objects[data["__ref__"]]
+        forbidden = self.guard.is_guarded(obj) if self.guard else None
+        if forbidden:  # the submission handed over a forbidden function as its own
+            self.guard.hits.append({"call": forbidden, "where": f"{os.path.basename(self.path)} (as a value)"})
+            raise ForbiddenValue(forbidden)
+        return obj
 
     # ---------------------------------------------------------------- serving
     def serve(self) -> None:
@@ -76,13 +81,17 @@ class Worker:
                 self.guard.hits.clear()
             try:
                 request = decoder.decode(header.get("request"))
-                # (blob index, argument, copy): what the call changes in place goes back to the judge.
+                # (blob index, argument, copy) of the in-out arguments: their changes go back to the judge.
                 # A copy, not the version counter: writes through ``t.data`` do not bump ``t``'s.
-                originals = [(i, t, t.detach().clone()) for i, t in decoder.tensors]
+                originals = [(i, t, t.detach().clone()) for i, t in decoder.inout]
                 result = self.handle(request)
                 reply = {"ok": True, "value": result}
             except protocol.ProtocolError:
                 raise
+            except ForbiddenValue as exc:
+                reply = {"ok": False, "error": {"type": "ForbiddenCallError", "bases": ["RuntimeError"],
+                                                "message": str(exc), "where": None,
+                                                "forbidden": self.guard.hits[-1]}}
             except BaseException as exc:  # noqa: BLE001 - everything the submission raises is data
                 if isinstance(exc, SystemExit):
                     exc = RuntimeError(f"the submission called exit({exc.code!r})")
@@ -111,9 +120,9 @@ class Worker:
 
     def describe(self, exc: BaseException) -> dict:
         where = None
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if self.path and os.path.abspath(frame.filename) == self.path:
-                where = f"{os.path.basename(frame.filename)}:{frame.lineno}"
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            if self.guard and self.guard.is_submission_frame(frame):
+                where = f"{os.path.basename(self.path)}:{lineno}"
         if isinstance(exc, SyntaxError) and exc.lineno:
             where = f"{os.path.basename(exc.filename or self.path)}:{exc.lineno}"
         bases = [c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins"]
@@ -153,19 +162,29 @@ class Worker:
             return target[request["key"]]
         if op == "repr":
             return repr(target)[:2000]
+        if op == "audit":
+            return self.guard.audit() if self.guard else []
         raise protocol.ProtocolError(f"unknown op {op!r}")
 
     def init(self, request: dict) -> list[str]:
+        """Compile and run the submitted module under the guard; its public names."""
         self.path = os.path.abspath(request["path"])
-        self.guard = RuntimeGuard(request.get("forbidden", []), request.get("forbidden_aten", []),
-                                  untrusted=lambda filename: not _trusted(filename))
-        self.guard.install()
         name = request["module"]
-        spec = importlib.util.spec_from_file_location(name, self.path)
-        module = importlib.util.module_from_spec(spec)
+        self.guard = Guard(request.get("forbidden", []), request.get("forbidden_aten", []),
+                           request.get("imports", []), request.get("denied_modules", []), name)
+        self.guard.install()
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            code = compile(f.read(), self.path, "exec", dont_inherit=True)
+        self.guard.admit(code)
+        module = types.ModuleType(name)
+        module.__file__ = self.path
+        module.__dict__["__builtins__"] = self.guard.builtins()
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)  # noqa: S102 - the submission, compiled above, with its own builtins
         self.module = module
+        changed = self.guard.audit()
+        if changed:
+            raise RuntimeError(f"the module changed torch itself at import: {', '.join(changed[:5])}")
         return sorted(n for n in vars(module) if not n.startswith("__"))
 
     def resolve_runnable(self, qualified: str) -> Any:
@@ -178,6 +197,13 @@ class Worker:
         return obj
 
 
+class ForbiddenValue(Exception):
+    """A request names a forbidden function the submission handed over as one of its own values."""
+
+    def __init__(self, name: str):
+        super().__init__(f"forbidden call {name}: the submission hands over {name} itself")
+
+
 def _changed(tensor: torch.Tensor, before: torch.Tensor) -> bool:
     if tensor.shape != before.shape or tensor.dtype != before.dtype:
         return True
@@ -185,19 +211,6 @@ def _changed(tensor: torch.Tensor, before: torch.Tensor) -> bool:
     if tensor.is_floating_point() or tensor.is_complex():
         same |= tensor.detach().isnan() & before.isnan()
     return not bool(same.all())
-
-
-_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
-_AUTOGRADER_DIR = os.path.dirname(os.path.abspath(protocol.__file__)) + os.sep
-_STDLIB_DIR = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
-
-
-def _trusted(filename: str) -> bool:
-    """Frames of torch, of this grader and of the standard library are not the submission's."""
-    path = os.path.abspath(filename)
-    if path.startswith((_TORCH_DIR, _AUTOGRADER_DIR)):
-        return True
-    return path.startswith(_STDLIB_DIR) and "site-packages" not in path
 
 
 def main() -> None:

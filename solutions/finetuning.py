@@ -151,7 +151,10 @@ def prepare_for_finetuning(model: nn.Module, num_classes: int, attr: str = "fc",
         if not isinstance(module, _BatchNorm):
             continue
         if train_bn:
-            module.__dict__.pop("train", None)  # undo an earlier lock
+            try:  # undo an earlier lock
+                del module.train  # the instance attribute; the method stays
+            except AttributeError:
+                pass
             module.train(model.training)
             if module.affine:
                 module.weight.requires_grad_(True)

@@ -63,12 +63,10 @@ def expected_std(name, shape):
                                   ["xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]])
 def test_initialiser_fills_in_place_with_the_right_std(impl, name):
     shape = (200, 300)  # 60000 samples: 3% is over 10 standard errors of the sample std (p < 1e-20)
-    t = torch.zeros(shape)
+    t = impl.inout(torch.zeros(shape))  # filled in place: the values come back
     out = getattr(impl, name)(t, generator=torch.Generator().manual_seed(0))
     exercise = f"initialization.{name}"
-    # in grading mode a returned tensor comes back by value: equal values stand in for `out is t` there
-    same = out is t or (getattr(impl, "is_remote", False) and torch.equal(out, t))
-    assert_true(same, exercise=exercise, message="return the tensor you were given, filled in place")
+    assert_true(out is t, exercise=exercise, message="return the tensor you were given, filled in place")
     std = expected_std(name, shape)
     got = float(t.std())
     assert_true(abs(got / std - 1) < 0.03, exercise=exercise,

@@ -7,7 +7,7 @@ import textwrap
 import yaml
 
 from autograder import source
-from autograder.remote import REPO_ROOT
+from autograder.config import REPO_ROOT
 
 
 def solution_text(topic: str = "attention") -> str:

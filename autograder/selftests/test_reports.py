@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from autograder import judge, report
-from autograder.remote import REPO_ROOT
+from autograder.config import REPO_ROOT
 from autograder.selftests.helpers import make_config, make_submission
 
 

@@ -7,7 +7,10 @@ def prepare_for_finetuning(model, num_classes, attr="fc", train_bn=False):
         if not isinstance(module, _BatchNorm):
             continue
         if train_bn:
-            module.__dict__.pop("train", None)
+            try:
+                del module.train  # the instance attribute; the method stays
+            except AttributeError:
+                pass
             module.train(model.training)
             if module.affine:
                 module.weight.requires_grad_(True)
