@@ -32,14 +32,38 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--format", choices=("table", "json", "gradescope", "junit"), default="table")
     g.add_argument("--out", default=None, help="write the report here instead of standard output")
     g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="topics graded in parallel")
+    _sandbox_options(g)
 
     v = sub.add_parser("validate", help="solutions full marks, stubs zero, known-wrong variants caught")
     v.add_argument("--topics", default=None)
     v.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
     v.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    _sandbox_options(v)
 
     sub.add_parser("generate", help="rewrite exercises/ from the marked regions of solutions/")
     return parser
+
+
+def _sandbox_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sandbox", choices=("auto", "full", "namespaces", "limits", "none"), default="auto",
+                        help="where the submission runs (default: the strongest level this machine allows)")
+    parser.add_argument("--require-sandbox", action="store_true",
+                        help="refuse to grade unless the full sandbox (own user, namespaces, limits) is available")
+
+
+def _sandbox_level(args: argparse.Namespace) -> str:
+    """The level to grade at, said on stderr; bad usage when the full sandbox is required and missing."""
+    from autograder import sandbox
+
+    try:
+        level = sandbox.resolve(args.sandbox)
+    except sandbox.SandboxError as exc:
+        raise UsageError(f"--sandbox {args.sandbox}: {exc}") from None
+    if args.require_sandbox and level != "full":
+        raise UsageError(f"--require-sandbox: the full sandbox is not available here ({sandbox.summary(level)}); "
+                         "it needs root and Linux namespaces (run the grader as root, e.g. in a container)")
+    print(sandbox.summary(level), file=sys.stderr)
+    return level
 
 
 def _topics(arg: str | None, grading: config_mod.Grading) -> list[str] | None:
@@ -98,9 +122,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: no CUDA device is available here (use cpu or auto)")
     topics = _topics(args.topics, grading) or list(grading.topics)
+    level = _sandbox_level(args)
     with _progress(len(topics), "grading") as bar:
         result = judge.grade(args.submission, topics=topics, suite=args.suite, device=args.device,
-                             grading=grading, jobs=args.jobs,
+                             grading=grading, jobs=args.jobs, level=level,
                              on_topic_done=lambda t, r: bar.step(f"{t} {r['score']:g}/{r['max_score']:g}"))
     text = report.render(result, args.format, grading.visibility, color=args.out is None and sys.stdout.isatty())
     if args.out:
@@ -122,9 +147,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     grading = config_mod.load()
     topics = _topics(args.topics, grading) or list(grading.topics)
+    level = _sandbox_level(args)
     total = sum(2 + len(validate.mutants_of(t)) for t in topics)
     with _progress(total, "validating") as bar:
-        ok, results, problems = validate.validate(topics, args.device, args.jobs, progress=bar.step)
+        ok, results, problems = validate.validate(topics, args.device, args.jobs, progress=bar.step, level=level)
     console = Console(highlight=False)
     table = Table(title="validate", box=box.SIMPLE_HEAVY)
     for column in ("topic", "solution", "stub", "known-wrong caught", "status"):

@@ -43,6 +43,7 @@ class Limits:
     cpu_seconds: int = 1800     # CPU time of one worker over its life, all threads together
     tmp_mb: int = 64            # size of the worker's private /tmp (jailed levels)
     reply_mb: int = 256         # largest reply the judge accepts from the worker
+    import_seconds: int = 120   # to start a worker and import the submission (not counted against a test)
 
 
 #: Modules a submission may import (with their submodules) unless grading.yml says otherwise.

@@ -144,9 +144,12 @@ class _Scanner(ast.NodeVisitor):
         self.hits: dict[str, list[Hit]] = {}
         self.refs: dict[str, set[str]] = {}
         self.owner = MODULE_LEVEL
+        self.runs_at_import = True  # a top-level statement other than a def or class body
 
     def reject(self, node: ast.AST, what: str, reason: str) -> None:
-        self.hits.setdefault(self.owner, []).append(Hit(what, node.lineno, self.owner, reason))
+        """What runs at import costs every exercise; inside a def or class, the exercises that reach it."""
+        owner = MODULE_LEVEL if self.runs_at_import else self.owner
+        self.hits.setdefault(owner, []).append(Hit(what, node.lineno, owner, reason))
 
     def check_module(self, node: ast.AST, dotted: str, statement: str) -> None:
         """Only allowed modules; a forbidden module (``torch.nn.init.*``) is charged where it is used."""
@@ -269,6 +272,7 @@ class _Scanner(ast.NodeVisitor):
         for stmt in tree.body:
             names = _bound_names(stmt)
             self.owner = names[0] if len(names) == 1 else MODULE_LEVEL
+            self.runs_at_import = not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
             self.visit(stmt)
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.refs.setdefault(stmt.name, set())

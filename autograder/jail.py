@@ -21,9 +21,9 @@ Process tree for the two jailed levels::
     jail.py (outside, waits)  ->  init, PID 1 of the new namespace (builds the jail, reaps)
                                     ->  worker (unprivileged, execs python -m autograder.worker)
 
-The outer process dies with the judge's kill, ``init`` dies with the outer process
-(parent-death signal), and when ``init`` exits the kernel kills everything left in the
-PID namespace: nothing the submission starts outlives its topic.
+The outer process dies with the judge and ``init`` with the outer process (parent-death
+signals), and when ``init`` exits the kernel kills everything left in the PID namespace:
+nothing the submission starts outlives its topic.
 """
 from __future__ import annotations
 
@@ -226,9 +226,12 @@ def enter_user_namespace() -> int:
 def main() -> None:
     spec = json.loads(sys.argv[1])
     level = spec["level"]
-    prctl(PR_SET_DUMPABLE, 0)
     if level == "limits":
         exec_worker(spec, None)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the judge's death (a topic's time limit) ends the jail
+    if os.getppid() != spec["judge"]:  # it died before the signal was armed
+        os._exit(125)
+    prctl(PR_SET_DUMPABLE, 0)
     try:
         if level == "namespaces":
             enter_user_namespace()

@@ -362,9 +362,12 @@ def _audit(sub: Submission | None) -> list[str]:
         return []
     worker.deadline = time.monotonic() + AUDIT_TIMEOUT
     try:
-        return [str(name) for name in worker.request({"op": "audit"})]
+        changed = [str(name) for name in worker.request({"op": "audit"})]
     except (SubmissionError, TypeError):
         return []
+    if changed:
+        worker.kill()  # the next test starts from an untouched torch
+    return changed
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

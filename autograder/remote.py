@@ -21,7 +21,6 @@ import torch
 from autograder import protocol
 from autograder.sandbox import Sandbox
 
-IMPORT_TIMEOUT = 120.0  # seconds to start a worker and import the submission
 
 
 class SubmissionError(Exception):
@@ -108,7 +107,7 @@ class Worker:
         try:
             self.names = self._request({"op": "init", "path": self.sandbox.module_path(self.module_path),
                                         "module": self.module_name, **self.guard},
-                                       deadline=started + IMPORT_TIMEOUT)
+                                       deadline=started + self.sandbox.limits.import_seconds)
             if self.deadline is not None:  # starting python and torch is not the test's time
                 self.deadline += time.monotonic() - started
         except SubmissionError as exc:

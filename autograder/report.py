@@ -23,13 +23,23 @@ _TEST = {
         "message": {"type": "string"},
     },
 }
+SANDBOX_SCHEMA = {
+    "type": "object",
+    "required": ["level", "layers", "full"],
+    "properties": {
+        "level": {"enum": ["full", "namespaces", "limits", "none"]},
+        "layers": {"type": "array", "items": {"type": "string"}},
+        "full": {"type": "boolean"},
+    },
+}
 JSON_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["score", "max_score", "topics"],
+    "required": ["score", "max_score", "topics", "sandbox"],
     "properties": {
         "score": {"type": "number", "minimum": 0},
         "max_score": {"type": "number", "minimum": 0},
+        "sandbox": SANDBOX_SCHEMA,
         "topics": {"type": "object", "additionalProperties": {
             "type": "object",
             "required": ["score", "max_score", "tests"],
@@ -108,11 +118,17 @@ def to_gradescope(report: dict, visibility: dict[str, str]) -> str:
     return json.dumps({
         "score": report["score"],
         "execution_time": round(sum(d.get("seconds", 0) for d in report["topics"].values()), 2),
-        "output": f"Total {_fmt(report['score'])}/{_fmt(report['max_score'])}: {summary}",
+        "output": f"Total {_fmt(report['score'])}/{_fmt(report['max_score'])}: {summary}\n{_sandbox_line(report)}",
         "visibility": "visible",
         "stdout_visibility": "hidden",
+        "extra_data": {"sandbox": report.get("sandbox", {})},
         "tests": tests,
     }, indent=2) + "\n"
+
+
+def _sandbox_line(report: dict) -> str:
+    box = report.get("sandbox") or {"level": "unknown", "layers": []}
+    return f"sandbox: {box['level']} ({', '.join(box['layers']) or 'no isolation'})"
 
 
 def to_junit(report: dict) -> str:
@@ -122,8 +138,9 @@ def to_junit(report: dict) -> str:
         suite = ET.SubElement(suites, "testsuite", name=topic, tests=str(len(data["tests"])),
                               failures=str(counts["failed"] + counts["forbidden"]),
                               errors=str(counts["error"] + counts["timeout"]), skipped="0")
-        ET.SubElement(ET.SubElement(suite, "properties"), "property", name="score",
-                      value=f"{_fmt(data['score'])}/{_fmt(data['max_score'])}")
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="score", value=f"{_fmt(data['score'])}/{_fmt(data['max_score'])}")
+        ET.SubElement(properties, "property", name="sandbox", value=(report.get("sandbox") or {}).get("level", ""))
         for t in data["tests"]:
             case = ET.SubElement(suite, "testcase", classname=f"{topic}.{t.get('exercise', '')}", name=t["name"],
                                  time=str(t.get("duration", 0)))
@@ -157,6 +174,7 @@ def to_table(report: dict, color: bool = False, width: int = 100) -> str:
                 console.print(f"  {topic}.{key}: [{t['status']}] {first}", markup=False, highlight=False)
     for fault in report.get("faults", []):
         console.print(f"grader fault: {fault.splitlines()[0]}", markup=False)
+    console.print(_sandbox_line(report), markup=False, highlight=False)
     return console.file.getvalue()
 
 

@@ -142,7 +142,7 @@ def _spec(level: str, limits: Limits, *, binds, devices, cwd, argv, env, root, u
     if level == "full":  # counted per user: only meaningful for a user of the worker's own
         rlimits["processes"] = limits.processes
     return {"level": level, "binds": binds, "devices": devices, "tmp_mb": limits.tmp_mb, "limits": rlimits,
-            "cwd": cwd, "argv": argv, "env": env, "root": root, "uid": uid}
+            "cwd": cwd, "argv": argv, "env": env, "root": root, "uid": uid, "judge": os.getpid()}
 
 
 @dataclass

@@ -82,15 +82,16 @@ def build_mutant(mutant: Mutant, directory: str) -> str:
     return directory
 
 
-def check_mutant(mutant: Mutant, grading: config_mod.Grading, device: str) -> MutantResult:
+def check_mutant(mutant: Mutant, grading: config_mod.Grading, device: str, level: str = "auto") -> MutantResult:
     """Grade the mutant on the hidden suite, stopping at the first failure; when a declared hint is
     not in that failure's feedback, grade the whole suite to look for it."""
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.topic}-") as tmp:
         build_mutant(mutant, tmp)
         report = judge.grade(tmp, topics=[mutant.topic], suite="hidden", device=device, grading=grading,
-                             stop_early=True)
+                             stop_early=True, level=level)
         if mutant.hint and not _mentions(report, mutant):
-            report = judge.grade(tmp, topics=[mutant.topic], suite="hidden", device=device, grading=grading)
+            report = judge.grade(tmp, topics=[mutant.topic], suite="hidden", device=device, grading=grading,
+                                 level=level)
     topic = report["topics"][mutant.topic]
     statuses: dict[str, int] = {}
     for t in topic["tests"]:
@@ -117,8 +118,9 @@ class TopicValidation:
 
 
 def validate(topics: list[str] | None = None, device: str = "auto", jobs: int = 1,
-             progress: Callable[[str], None] | None = None) -> tuple[bool, list[TopicValidation], list[str]]:
-    """Run every check; returns (all hold, per-topic results, global problems)."""
+             progress: Callable[[str], None] | None = None,
+             level: str = "auto") -> tuple[bool, list[TopicValidation], list[str]]:
+    """Run every check at sandbox ``level``; returns (all hold, per-topic results, global problems)."""
     grading = config_mod.load()
     topics = topics or list(grading.topics)
     global_problems = source.drift()
@@ -128,7 +130,7 @@ def validate(topics: list[str] | None = None, device: str = "auto", jobs: int = 
     def solution_and_stub(topic: str) -> None:
         res = results[topic]
         for label, folder in (("solution", source.SOLUTIONS), ("stub", source.EXERCISES)):
-            report = judge.grade(folder, topics=[topic], suite="all", device=device, grading=grading)
+            report = judge.grade(folder, topics=[topic], suite="all", device=device, grading=grading, level=level)
             data = report["topics"][topic]
             res.problems += report.get("faults", [])
             text = f"{data['score']:g}/{data['max_score']:g}"
@@ -148,7 +150,7 @@ def validate(topics: list[str] | None = None, device: str = "auto", jobs: int = 
         say(f"{topic}: solution {res.solution}, stub {res.stub}")
 
     def mutant(m: Mutant) -> None:
-        result = check_mutant(m, grading, device)
+        result = check_mutant(m, grading, device, level)
         results[m.topic].mutants.append(result)
         say(f"{m.topic}/{m.name}: {'caught' if result.caught else 'NOT CAUGHT'}")
 

@@ -59,3 +59,63 @@ def test_a_whole_module_can_be_forbidden():
     code = "from torch.nn import init\ndef f(t):\n    return init.xavier_uniform_(t)\ndef g(t):\n    return t.uniform_()\n"
     hits = forbidden.scan(code, "x.py", fs, ["f", "g"])
     assert set(hits) == {"f"} and hits["f"][0].call == "torch.nn.init.xavier_uniform_"
+
+
+# --------------------------------------------------------------------------- what reaches beneath the names
+
+def scan_with_imports(code):
+    return forbidden.scan(code, "attention.py", forbidden.ForbiddenSet(ATTENTION.forbidden, ATTENTION.forbidden_aten),
+                          EXERCISES, ATTENTION.imports)
+
+
+@pytest.mark.parametrize("code,says", [
+    ("import os\n", "`import os` is not allowed: a submission may import only"),
+    ("import subprocess as sp\n", "`import subprocess` is not allowed"),
+    ("from ctypes import CDLL\n", "`from ctypes import …` is not allowed"),
+    ("from torch import os\n", "`from torch import os` is not allowed"),
+    ("from .helpers import x\n", "a relative import"),
+    ("from torch.nn.functional import *\n", "hides which names are used"),
+    ("x = eval('1')\n", "`eval` is not available"),
+    ("exec('x = 1')\n", "`exec` is not available"),
+    ("c = compile('1', 'f', 'eval')\n", "`compile` is not available"),
+    ("m = __import__('os')\n", "`__import__` is not available"),
+    ("t = open('/etc/passwd').read()\n", "`open` is not available"),
+    ("g = vars(torch)\n", "`vars` is not available"),
+    ("g = globals()\n", "`globals` is not available"),
+    ("f = torch.softmax.__wrapped__\n", "`.__wrapped__` reaches into Python's internals"),
+    ("f = (lambda: 0).__globals__\n", "`.__globals__`"),
+    ("s = object.__subclasses__()\n", "`.__subclasses__`"),
+    ("b = __builtins__\n", "`__builtins__`"),
+    ("import math\nf = math.sin.__self__.__dict__\n", "`.__dict__`"),
+    ("def softmax(x, dim=-1):\n    return x.f_back.f_globals\n", "inspects the running program"),
+    ("s = torch.sys\n", "`.sys` reaches the module sys"),
+    ("t = torch\nm = t.os.system\n", "`.os` reaches the module os"),
+    ("torch.testing.assert_close = print\n", "changes torch.testing itself"),
+    ("import torch.nn as nn\nnn.Module.forward = print\n", "changes torch.nn.Module itself"),
+    ("setattr(torch, 'allclose', print)\n", "`setattr(torch, …)` changes torch itself"),
+    ("def softmax(x, dim=-1):\n    type(x).add = print\n", "changes a class itself"),
+    ("def softmax(x, dim=-1):\n    return torch.jit.script(x)\n", "uses forbidden torch.jit.script"),
+    ("def softmax(x, dim=-1):\n    return torch._refs.softmax(x, -1)\n", "uses forbidden torch._refs.softmax"),
+])
+def test_what_reaches_beneath_the_names_is_rejected_with_its_line(code, says):
+    hits = scan_with_imports("import torch\nimport math\n" + code)
+    assert hits, code
+    described = [h.describe("attention.py") for found in hits.values() for h in found]
+    assert any(says in d and "(attention.py:" in d for d in described), described
+
+
+def test_honest_code_is_not_rejected():
+    code = ("from __future__ import annotations\nimport math\nfrom typing import Optional\nimport torch\n"
+            "from torch import nn\nimport functools, itertools, collections, copy, warnings\n"
+            "class Block(nn.Module):\n"
+            "    def __init__(self, d):\n        super().__init__()\n        self.lin = nn.Linear(d, d)\n"
+            "    def forward(self, input):\n        return self.lin(input)\n"
+            "    def __repr__(self):\n        return type(self).__name__ + self.__class__.__qualname__\n"
+            "def swap(model, name, new):\n    setattr(model, name, new)\n    del model.train\n"
+            "    return getattr(model, name)\n")
+    assert scan_with_imports(code) == {}
+
+
+def test_a_module_level_rejection_costs_every_exercise():
+    hits = scan_with_imports("import os\ndef softmax(x, dim=-1):\n    return x\n")
+    assert set(hits) == set(EXERCISES)

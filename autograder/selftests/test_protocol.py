@@ -69,3 +69,63 @@ def test_malformed_frames_raise_protocol_error():
         protocol.Decoder(enc.blobs, None).decode(data)
     with pytest.raises(protocol.ProtocolError):
         protocol.Decoder([], None).decode({"__dtype__": "object"})
+
+
+# --------------------------------------------------------------------------- what a receiver accepts
+
+def test_deadline_is_absolute_for_a_slow_drip():
+    """A sender that trickles one byte before each socket timeout would fire still meets the deadline."""
+    import threading
+    import time
+
+    a, b = socket.socketpair()
+
+    def drip():
+        for byte in b"\xff\x00\x00\x00" + b" " * 255:
+            try:
+                a.send(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=drip, daemon=True).start()
+    start = time.monotonic()
+    with pytest.raises(socket.timeout):
+        protocol.recv_message(b, deadline=start + 0.5)
+    assert time.monotonic() - start < 2.0
+    a.close()
+
+
+@pytest.mark.parametrize("caps,payload,match", [
+    (protocol.Caps(total_bytes=1000), [torch.zeros(1000)], "over the limit of 1000 bytes"),
+    (protocol.Caps(blobs=3), [torch.zeros(1)] * 1 + [torch.ones(1), torch.ones(2), torch.ones(3)], "over the limit of 3"),
+    (protocol.Caps(total_bytes=50), "x" * 100, "header of"),
+])
+def test_replies_over_the_caps_are_refused(caps, payload, match):
+    data, enc = protocol.pack(payload, None)
+    a, b = socket.socketpair()
+    protocol.send_message(a, {"value": data, "blobs": len(enc.blobs)}, enc.blobs)
+    with pytest.raises(protocol.ProtocolError, match=match):
+        protocol.recv_message(b, caps=caps)
+
+
+def test_deep_nesting_is_refused():
+    deep = [[[[[[1]]]]]]
+    data, enc = protocol.pack(deep, None)
+    assert protocol.Decoder(enc.blobs, None, max_depth=10).decode(data) == deep
+    with pytest.raises(protocol.ProtocolError, match="nested deeper"):
+        protocol.Decoder(enc.blobs, None, max_depth=3).decode(data)
+    a, b = socket.socketpair()
+    body = b"[" * 20000 + b"]" * 20000
+    a.sendall(len(body).to_bytes(4, "little") + body)
+    with pytest.raises(protocol.ProtocolError):
+        protocol.recv_message(b)
+
+
+def test_only_tensors_marked_in_out_say_so():
+    plain, marked = torch.zeros(2), torch.zeros(3)
+    setattr(marked, protocol.INOUT, True)
+    data, enc = protocol.pack([plain, marked], None)
+    decoder = protocol.Decoder(enc.blobs, None)
+    decoder.decode(data)
+    assert [index for index, _ in decoder.inout] == [1]

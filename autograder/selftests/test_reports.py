@@ -82,6 +82,24 @@ def test_table_shows_scores_and_first_failures(mixed_report):
     assert "attention.scaled_dot_product_attention: [error] RuntimeError: boom" in text
 
 
+def test_every_format_records_the_sandbox_level(mixed_report):
+    level = mixed_report["sandbox"]["level"]
+    assert level in ("full", "namespaces", "limits")
+    assert json.loads(report.to_json(mixed_report))["sandbox"]["level"] == level
+    gradescope = json.loads(report.to_gradescope(mixed_report, {}))
+    assert gradescope["extra_data"]["sandbox"]["level"] == level and f"sandbox: {level}" in gradescope["output"]
+    root = ET.fromstring(report.to_junit(mixed_report).split("?>", 1)[1])
+    assert root.find("testsuite/properties/property[@name='sandbox']").get("value") == level
+    assert f"sandbox: {level}" in report.to_table(mixed_report)
+
+
+def test_json_schema_requires_the_sandbox_record(mixed_report):
+    data = json.loads(report.to_json(mixed_report))
+    del data["sandbox"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, report.JSON_SCHEMA)
+
+
 # --------------------------------------------------------------------------- command line
 
 def cli(*args, env=None):
@@ -119,6 +137,22 @@ def test_cli_grades_stubs_to_zero_and_writes_json(tmp_path):
     jsonschema.validate(data, report.JSON_SCHEMA)
     assert data["score"] == 0 and data["max_score"] == 60
     assert "attention" in result.stdout  # the table still goes to the terminal
+
+
+def test_cli_says_which_sandbox_it_grades_in(tmp_path):
+    path = make_config(tmp_path)
+    result = cli("grade", "--topics", "attention", "--suite", "public", "--sandbox", "limits",
+                 env={"AUTOGRADER_CONFIG": path})
+    assert result.returncode == 0, result.stderr
+    assert "sandbox: limits" in result.stderr and "not full" in result.stderr
+    assert "sandbox: limits" in result.stdout
+
+
+def test_cli_require_sandbox_refuses_a_weaker_one(tmp_path):
+    """--require-sandbox with a level below full (asked for here, as a machine without root would get it)."""
+    result = cli("grade", "--topics", "attention", "--sandbox", "limits", "--require-sandbox")
+    assert result.returncode == 2
+    assert "--require-sandbox: the full sandbox is not available here" in result.stderr
 
 
 def test_cli_test_without_points_fails_with_its_name(tmp_path):

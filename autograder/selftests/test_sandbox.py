@@ -3,6 +3,8 @@
 Every case grades the public `attention` suite of a submission that is the solution plus
 one appended change, with short time limits from a private grading.yml.
 """
+import json
+
 import pytest
 
 from autograder import config, judge
@@ -194,3 +196,36 @@ def test_other_topics_are_graded_when_one_is_broken(tmp_path, monkeypatch):
     reg = report["topics"]["regularization"]
     assert reg["score"] == reg["max_score"] > 0
     assert report["max_score"] == 120
+
+
+# --------------------------------------------------------------------------- the judge's own records
+
+def _records(*results, partial=""):
+    collected = [{"nodeid": f"t::{n}", "name": n, "topic": "attention", "exercise": "softmax", "suite": "public",
+                  "skip": False} for n in ("a", "b")]
+    lines = [json.dumps({"collected": collected}) + "\n"] + [json.dumps(r) + "\n" for r in results]
+    return lines + ([partial] if partial else [])
+
+
+@pytest.mark.parametrize("bad", [
+    "not json\n",
+    json.dumps({"nodeid": "t::a", "status": "passed", "message": ""}) + "\n",   # a second result for a
+    json.dumps({"nodeid": "t::zzz", "status": "passed", "message": ""}) + "\n",  # never collected
+    json.dumps({"nodeid": "t::b", "status": "excellent", "message": ""}) + "\n",  # no such status
+    json.dumps({"collected": []}) + "\n",                                         # a second list of tests
+])
+def test_an_untrustworthy_record_voids_only_its_topic(bad):
+    run = judge.TopicRun("attention")
+    judge.read_records(_records({"nodeid": "t::a", "status": "passed", "message": ""}) + [bad], run)
+    assert run.fault and "not trustworthy" in run.fault and run.results == {}
+    scored = judge.score_topic(run, config.load())
+    assert scored["score"] == 0
+    assert all(t["status"] == "error" for t in scored["tests"])
+    assert {t["exercise"] for t in scored["tests"]} == set(config.load().topics["attention"].exercises)
+
+
+def test_a_line_cut_off_by_a_kill_is_not_a_result():
+    run = judge.TopicRun("attention")
+    judge.read_records(_records({"nodeid": "t::a", "status": "passed", "message": ""},
+                                partial='{"nodeid": "t::b", "sta'), run)
+    assert run.fault is None and list(run.results) == ["t::a"]
