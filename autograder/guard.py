@@ -217,34 +217,33 @@ class Guard:
         own.update(__import__=self._import, getattr=self._getattr, setattr=self._setattr, delattr=self._delattr)
         return own
 
+    # A refusal of these builtins counts as a forbidden call of the code that made it (sys._getframe(2)).
     def _import(self, name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0):
-        if level:
-            raise ImportError("relative imports are not available to a submission")
-        if not self.module_allowed(name):
-            raise ImportError(f"importing {name} is not allowed in a submission")
+        if level or not self.module_allowed(name):
+            self.refuse(f"import {name} (not an allowed module)", sys._getframe(1))
         module = self._real_import(name, globals, locals, fromlist, level)
         for item in fromlist or ():
             value = getattr(module, item, None) if isinstance(item, str) else None
             if isinstance(value, types.ModuleType) and not self.module_allowed(value.__name__):
-                raise ImportError(f"importing {value.__name__} is not allowed in a submission")
+                self.refuse(f"import {value.__name__} (not an allowed module)", sys._getframe(1))
         return module
 
     def _check_name(self, name: Any, what: str) -> None:
         if isinstance(name, str) and _is_dunder(name) and name not in SAFE_DUNDERS:
-            raise AttributeError(f"{what} of '{name}' is not available to a submission")
+            self.refuse(f"{what}(…, {name!r})", sys._getframe(2))
 
     def _getattr(self, obj: Any, name: str, *default: Any) -> Any:
         self._check_name(name, "getattr")
         value = getattr(obj, name, *default)
         if isinstance(value, types.ModuleType) and not self.module_allowed(value.__name__):
-            raise AttributeError(f"module {value.__name__} is not available to a submission")
+            self.refuse(f"getattr(…, {name!r}): module {value.__name__} (not an allowed module)", sys._getframe(1))
         return value
 
     def _may_change(self, obj: Any, name: Any, what: str) -> None:
         self._check_name(name, what)
         if isinstance(obj, types.ModuleType) or (isinstance(obj, type) and obj.__module__ != self.module_name):
             label = getattr(obj, "__name__", type(obj).__name__)
-            raise AttributeError(f"{what} on {label}: a submission may not change torch or other modules")
+            self.refuse(f"{what}({label}, {name!r}): a change to torch or another module", sys._getframe(2))
 
     def _setattr(self, obj: Any, name: str, value: Any) -> None:
         self._may_change(obj, name, "setattr")
@@ -268,7 +267,19 @@ class Guard:
                     before[key] = new
                 else:
                     changed.append(f"{label}.{key}")
+            for key in now.keys() - before.keys():  # torch.Tensor.add = … shadows the C method
+                new = now[key]
+                if isinstance(new, types.ModuleType) or self._added_by_torch(key, new):
+                    before[key] = new
+                else:
+                    changed.append(f"{label}.{key}")
         return changed
+
+    def _added_by_torch(self, key: str, value: Any) -> bool:
+        """A name torch adds lazily: its own function (or class) under its own name."""
+        code = getattr(value, "__code__", None) if isinstance(value, types.FunctionType) else None
+        return (isinstance(value, (types.FunctionType, type)) and value.__name__ == key
+                and _top(value.__module__ or "") == "torch" and (code is None or id(code) not in self._submission_codes))
 
     def _rewrapped_by_torch(self, new: Any, old: Any) -> bool:
         """Torch wraps some of its own functions when a part of it first loads (``torch._dynamo`` wraps

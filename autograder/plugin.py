@@ -170,6 +170,7 @@ class Session:
         self.results = os.fdopen(fd, "w", encoding="utf-8") if fd is not None else None
         self.grading = config_mod.load()
         self.submissions: dict[str, Submission] = {}
+        self.deadline: float | None = None  # of the test running now
         self.level = sandbox.resolve(config.getoption("--sandbox")) if self.use_worker else "none"
         self.workdir = config.getoption("--workdir")
         if self.use_worker and not self.workdir:
@@ -280,6 +281,7 @@ def impl(request: pytest.FixtureRequest) -> Submission:
     if hits:
         raise ForbiddenCall(f"{sub.topic}.{exercise} " + "; ".join(h.describe(sub.filename) for h in hits))
     if sub.worker is not None:
+        sub.worker.deadline = state.deadline  # a worker made during this test: the test's deadline holds
         sub.worker.ensure()
     return sub
 
@@ -296,12 +298,14 @@ def _seeded() -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem):
     state = _session(item.config)
     timeout = state.test_timeout
+    item._autograder_start = time.monotonic()
+    state.deadline = item._autograder_start + timeout if timeout else None
     for s in state.submissions.values():
         if s.worker is not None:
             s.worker.hits = []
-            s.worker.deadline = time.monotonic() + timeout if timeout else None
-    item._autograder_start = time.monotonic()
+            s.worker.deadline = state.deadline
     yield
+    state.deadline = None
     for s in state.submissions.values():
         if s.worker is not None:
             s.worker.deadline = None

@@ -157,8 +157,7 @@ class Worker:
         payload, enc = protocol.pack(request, self._outgoing)
         op = request["op"]
         try:
-            if deadline is not None:
-                self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            self.sock.settimeout(None if deadline is None else max(0.01, deadline - time.monotonic()))
             protocol.send_message(self.sock, {"request": payload, "blobs": len(enc.blobs)}, enc.blobs)
             header, blobs = protocol.recv_message(self.sock, deadline, self.caps)
         except (socket.timeout, TimeoutError):

@@ -4,8 +4,6 @@
 class MultiHeadAttention(nn.Module):
     def __init__(self, embed_dim, num_heads, bias=True):
         super().__init__()
-        if embed_dim % num_heads:
-            raise ValueError("embed_dim must be divisible by num_heads")
         self.in_proj_weight = nn.Parameter(torch.zeros(3 * embed_dim, embed_dim))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim))
         self.out_proj = nn.Linear(embed_dim, embed_dim)

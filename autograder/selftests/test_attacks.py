@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -38,7 +39,7 @@ ATTACKS_DIR = os.path.join(REPO_ROOT, "autograder", "attacks")
 OTHER = {"attention": "regularization"}  # the topic graded beside the attacked one (its solution)
 LEVEL_ORDER = ["none", "limits", "namespaces", "full"]
 MARKER = "autograder-attack-marker"
-LIMITS = {"test_timeout": 3, "topic_timeout": 150, "limits": {"import_seconds": 30, "reply_mb": 64}}
+LIMITS = {"test_timeout": 3, "topic_timeout": 150, "limits": {"import_seconds": 15, "reply_mb": 64}}
 
 
 @dataclass
@@ -106,8 +107,18 @@ def _proc(pid: str, what: str) -> str:
         return ""
 
 
-def orphans() -> list[str]:
-    """Worker-side processes (workers, jails, anything of a worker's private user) no judge is waiting for."""
+def orphans(settle: float = 5.0) -> list[str]:
+    """Worker-side processes (workers, jails, anything of a worker's private user) no judge is waiting for,
+    once the kernel has had ``settle`` seconds to finish tearing down the namespaces of a finished grade."""
+    deadline = time.monotonic() + settle
+    while True:
+        found = _orphans_now()
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def _orphans_now() -> list[str]:
     found = []
     for pid in (p for p in os.listdir("/proc") if p.isdigit()):
         cmdline = _proc(pid, "cmdline").replace("\0", " ")
