@@ -36,6 +36,7 @@ BANNED_BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "i
                              "globals", "locals", "__builtins__", "__loader__", "__spec__"})
 # Double-underscore attributes and names a submission may use (super().__init__, type(x).__name__ …).
 SAFE_DUNDERS = frozenset({"__init__", "__name__", "__qualname__", "__doc__", "__class__"})
+MODULE_DUNDERS = frozenset({"__all__", "__file__"})  # a module's own names it may read and set
 FRAME_ATTRIBUTES = frozenset({"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "f_trace", "tb_frame",
                               "tb_next", "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code",
                               "_getframe", "settrace", "setprofile", "_current_frames"})
@@ -221,9 +222,10 @@ class _Scanner(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         self.refs.setdefault(self.owner, set()).add(node.id)
         name = node.id
-        if name in BANNED_BUILTINS and name not in self.bound:
+        if name in BANNED_BUILTINS and (name not in self.bound or name.startswith("__")):
             self.reject(node, name, f"`{name}` is not available to a submission")
-        elif name.startswith("__") and name.endswith("__") and name not in SAFE_DUNDERS and name != "__file__":
+        elif (isinstance(node.ctx, ast.Load) and name.startswith("__") and name.endswith("__")
+              and name not in SAFE_DUNDERS | MODULE_DUNDERS):
             self.reject(node, name, f"`{name}` reaches into Python's internals, which a submission may not do")
         else:
             self.check(node)

@@ -119,3 +119,23 @@ def test_honest_code_is_not_rejected():
 def test_a_module_level_rejection_costs_every_exercise():
     hits = scan_with_imports("import os\ndef softmax(x, dim=-1):\n    return x\n")
     assert set(hits) == set(EXERCISES)
+
+
+def test_every_solution_and_known_wrong_variant_passes_the_scan():
+    """The rules bite submissions, never the course's own code (solutions full marks depends on it)."""
+    import glob
+    import os
+
+    from autograder import config, source
+
+    grading = config.load()
+    for topic, cfg in grading.topics.items():
+        rules = forbidden.ForbiddenSet(cfg.forbidden, cfg.forbidden_aten)
+        with open(os.path.join(source.SOLUTIONS, f"{topic}.py"), encoding="utf-8") as f:
+            solution = source.strip_markers(f.read())
+        assert forbidden.scan(solution, f"{topic}.py", rules, list(cfg.exercises), cfg.imports) == {}, topic
+        for path in glob.glob(os.path.join(source.REPO_ROOT, "autograder", "mutants", topic, "*.py")):
+            with open(path, encoding="utf-8") as f:
+                text = solution + "\n" + f.read()
+            hits = forbidden.scan(text, f"{topic}.py", rules, list(cfg.exercises), cfg.imports)
+            assert all(not h.reason for found in hits.values() for h in found), (path, hits)
