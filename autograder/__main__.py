@@ -150,7 +150,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     level = _sandbox_level(args)
     total = sum(2 + len(validate.mutants_of(t)) for t in topics)
     with _progress(total, "validating") as bar:
-        ok, results, problems = validate.validate(topics, args.device, args.jobs, progress=bar.step, level=level)
+        ok, results, problems = validate.validate(topics, args.device, args.jobs, progress=bar.step, level=level,
+                                                  record_timings=True)
     console = Console(highlight=False)
     table = Table(title="validate", box=box.SIMPLE_HEAVY)
     for column in ("topic", "solution", "stub", "known-wrong caught", "status"):

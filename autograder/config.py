@@ -61,6 +61,9 @@ class Topic:
     forbidden_aten: list[str] = field(default_factory=list)   # aten operator names
     imports: tuple[str, ...] = DEFAULT_IMPORTS                # modules the submission may import
     limits: Limits = field(default_factory=Limits)
+    timeout_factor: float = 10.0        # a test's limit: factor * the solution's time + slack ...
+    timeout_slack: float = 3.0          # ... (seconds), at most test_timeout
+    timeouts_per_exercise: int = 1      # after this many timeouts an exercise's other tests are not run
 
     @property
     def max_score(self) -> float:
@@ -72,6 +75,7 @@ class Grading:
     topics: dict[str, Topic]
     visibility: dict[str, str]                                # suite -> Gradescope visibility
     tolerances: dict[str, tuple[float, float]]                # dtype name -> (rtol, atol)
+    submission_budget: float = 480.0                          # seconds for one whole submission
 
 
 def _check_keys(data: Any, where: str, allowed: dict[str, type | tuple], required: tuple = ()) -> dict:
@@ -125,7 +129,8 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
         raise ConfigError(f"{source}.version: only version 1 is understood, got {root['version']}")
     defaults = _check_keys(root.get("defaults", {}), f"{source}.defaults",
                            {"test_timeout": number, "topic_timeout": number, "visibility": dict, "limits": dict,
-                            "imports": list, "forbidden": list})
+                            "imports": list, "forbidden": list, "timeout_factor": number,
+                            "timeout_slack": number, "timeouts_per_exercise": int, "submission_budget": number})
     visibility = {"public": "visible", "hidden": "after_due_date"}
     for suite, vis in _check_keys(defaults.get("visibility", {}), f"{source}.defaults.visibility",
                                   {s: str for s in SUITES}).items():
@@ -146,6 +151,8 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
     limits = _limits(defaults.get("limits", {}), Limits(), f"{source}.defaults.limits")
     imports = tuple(_names_list(defaults.get("imports", list(DEFAULT_IMPORTS)), f"{source}.defaults.imports"))
     common_forbidden = _names_list(defaults.get("forbidden", []), f"{source}.defaults.forbidden")
+    timing = {key: _positive(defaults.get(key, default), f"{source}.defaults.{key}")
+              for key, default in (("timeout_factor", 10), ("timeout_slack", 3), ("timeouts_per_exercise", 1))}
 
     topics = {}
     for name, tdata in root["topics"].items():
@@ -154,7 +161,8 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
             raise ConfigError(f"{where}: unknown topic (topics: {', '.join(TOPICS)})")
         tdata = _check_keys(tdata, where, {"exercises": dict, "test_timeout": number, "topic_timeout": number,
                                            "forbidden": list, "forbidden_aten": list, "imports": list,
-                                           "limits": dict}, required=("exercises",))
+                                           "limits": dict, "timeout_factor": number, "timeout_slack": number,
+                                           "timeouts_per_exercise": int}, required=("exercises",))
         exercises = {}
         for ex_name, edata in tdata["exercises"].items():
             ewhere = f"{where}.exercises.{ex_name}"
@@ -178,8 +186,14 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
             imports=imports + tuple(n for n in _names_list(tdata.get("imports", []), f"{where}.imports")
                                     if n not in imports),
             limits=_limits(tdata.get("limits", {}), limits, f"{where}.limits"),
+            timeout_factor=_positive(tdata.get("timeout_factor", timing["timeout_factor"]), f"{where}.timeout_factor"),
+            timeout_slack=_positive(tdata.get("timeout_slack", timing["timeout_slack"]), f"{where}.timeout_slack"),
+            timeouts_per_exercise=int(_positive(tdata.get("timeouts_per_exercise", timing["timeouts_per_exercise"]),
+                                                f"{where}.timeouts_per_exercise")),
         )
-    return Grading(topics=topics, visibility=visibility, tolerances=tolerances)
+    return Grading(topics=topics, visibility=visibility, tolerances=tolerances,
+                   submission_budget=_positive(defaults.get("submission_budget", 480),
+                                               f"{source}.defaults.submission_budget"))
 
 
 def load(path: str | None = None) -> Grading:

@@ -50,6 +50,7 @@ class TopicRun:
     collected: list[dict] = field(default_factory=list)
     results: dict[str, dict] = field(default_factory=dict)
     timed_out: bool = False
+    cut_by: str = "the topic exceeded its time limit"  # why tests were not reached, when timed out
     fault: str | None = None      # set when pytest itself failed (a grader fault)
     seconds: float = 0.0
 
@@ -114,10 +115,16 @@ def _read_lines(fd: int, into: list[str]) -> None:
 
 
 def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: config_mod.Grading,
-              workdir: str, stop_early: bool = False, threads: int | None = None, level: str = "none") -> TopicRun:
-    """Run one topic's test files against the staged submission in a separate pytest process."""
+              workdir: str, stop_early: bool = False, threads: int | None = None, level: str = "none",
+              budget: float | None = None) -> TopicRun:
+    """Run one topic's test files against the staged submission in a separate pytest process, for at most
+    its ``topic_timeout`` or ``budget`` seconds, whichever is shorter."""
     cfg = grading.topics[topic]
     run = TopicRun(topic)
+    time_limit = cfg.topic_timeout
+    if budget is not None and budget < time_limit:
+        time_limit = max(0.0, budget)
+        run.cut_by = f"the submission's time budget ({grading.submission_budget:g} s) ran out"
     files = test_files(topic, suites)
     if not files:
         run.fault = f"no test files for topic {topic} in suites {suites}"
@@ -145,7 +152,7 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
         reader = threading.Thread(target=_read_lines, args=(read_end, lines), daemon=True)
         reader.start()
         try:
-            code = proc.wait(timeout=cfg.topic_timeout)
+            code = proc.wait(timeout=time_limit)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -180,7 +187,7 @@ def score_topic(run: TopicRun, grading: config_mod.Grading) -> dict:
     for exercise_name, exercise in cfg.exercises.items():
         mine = [t for t in graded if t["exercise"] == exercise_name]
         if not mine:
-            reason = run.fault or ("the topic ran out of time before these tests were collected" if run.timed_out
+            reason = run.fault or (f"not run: {run.cut_by} before these tests were collected" if run.timed_out
                                    else "no graded test for this exercise ran")
             tests.append(_entry(f"{exercise_name} (not graded)", exercise_name, "-", exercise.points, "error",
                                 reason, 0.0))
@@ -192,7 +199,7 @@ def score_topic(run: TopicRun, grading: config_mod.Grading) -> dict:
             record = run.results.get(t["nodeid"])
             if record is None:
                 status = "timeout" if run.timed_out else "error"
-                message = ("not reached: the topic exceeded its time limit" if run.timed_out
+                message = (f"not reached: {run.cut_by}" if run.timed_out
                            else run.fault or "not run: the grading process ended before this test")
             else:
                 status, message = record["status"], record.get("message", "")
@@ -252,8 +259,14 @@ def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all
     threads = 1 if jobs > 1 else None
     faults = []
 
+    # The budget: the whole submission ends by its deadline, and no topic takes more than its share, so one
+    # hung topic cannot starve the others (honest code needs a small part of its share).
+    deadline = time.monotonic() + grading.submission_budget
+    share = grading.submission_budget * max(1, jobs) / len(topics)
+
     def one(topic: str) -> tuple[str, dict]:
-        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads, level)
+        budget = min(share, deadline - time.monotonic())
+        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads, level, budget)
         if run.fault:
             faults.append(run.fault)
         result = score_topic(run, grading)

@@ -29,9 +29,9 @@ import pytest
 import torch
 
 from autograder import config as config_mod
-from autograder import forbidden, protocol, sandbox
+from autograder import forbidden, protocol, sandbox, timings
 from autograder.config import REPO_ROOT
-from autograder.remote import ForbiddenCall, RemoteModule, RemoteObject, SubmissionError, Worker
+from autograder.remote import ForbiddenCall, RemoteModule, RemoteObject, SubmissionError, SubmissionTimeout, Worker
 
 PR_SET_DUMPABLE = 4
 AUDIT_TIMEOUT = 10.0  # seconds for the end-of-test audit of torch's namespaces
@@ -171,6 +171,7 @@ class Session:
         self.grading = config_mod.load()
         self.submissions: dict[str, Submission] = {}
         self.deadline: float | None = None  # of the test running now
+        self.timeouts: dict[tuple[str, str], list[str]] = {}  # (topic, exercise) -> tests that timed out
         self.level = sandbox.resolve(config.getoption("--sandbox")) if self.use_worker else "none"
         self.workdir = config.getoption("--workdir")
         if self.use_worker and not self.workdir:
@@ -277,6 +278,9 @@ def impl(request: pytest.FixtureRequest) -> Submission:
     if sub.load_error is not None:
         raise sub.load_error
     exercise = exercise_of(request.node)
+    hung = state.timeouts.get((sub.topic, exercise), [])
+    if len(hung) >= state.grading.topics[sub.topic].timeouts_per_exercise:
+        raise SubmissionTimeout(f"not run: this exercise already exceeded its time limit in {hung[0]}")
     hits = sub.static_hits.get(exercise, [])
     if hits:
         raise ForbiddenCall(f"{sub.topic}.{exercise} " + "; ".join(h.describe(sub.filename) for h in hits))
@@ -298,6 +302,8 @@ def _seeded() -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem):
     state = _session(item.config)
     timeout = state.test_timeout
+    if timeout and state.use_worker and is_topic_test(item) and topic_of(item) in state.grading.topics:
+        timeout = min(timeout, timings.limit(state.grading.topics[topic_of(item)], topic_of(item), item.nodeid))
     item._autograder_start = time.monotonic()
     state.deadline = item._autograder_start + timeout if timeout else None
     for s in state.submissions.values():
@@ -353,6 +359,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if hits and status != "forbidden":
         status, short = "forbidden", True
         message = "; ".join(f"forbidden call {h.get('call')} at {h.get('where')}" for h in hits[:3])
+    if status == "timeout" and not message.startswith("not run"):
+        state.timeouts.setdefault((topic_of(item), exercise_of(item)), []).append(item.name)
     if short and report.failed:
         report.longrepr = f"[{status}] {message}"
     state.record({"nodeid": item.nodeid, "status": status, "message": message[:3000],

@@ -159,10 +159,11 @@ def to_table(report: dict, color: bool = False, width: int = 100) -> str:
     table.add_column("score", justify="right", footer=f"{_fmt(report['score'])} / {_fmt(report['max_score'])}")
     for status in STATUSES:
         table.add_column(status, justify="right")
+    table.add_column("time", justify="right")  # wall time of the topic
     for topic, data in report["topics"].items():
         counts = _counts(data)
         table.add_row(topic, f"{_fmt(data['score'])} / {_fmt(data['max_score'])}",
-                      *[str(counts[s]) if counts[s] else "" for s in STATUSES])
+                      *[str(counts[s]) if counts[s] else "" for s in STATUSES], f"{data.get('seconds', 0):.1f} s")
     console.print(table)
     for topic, data in report["topics"].items():
         seen = set()

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
 from autograder import config as config_mod
-from autograder import judge, source
+from autograder import judge, source, timings
 from autograder.config import REPO_ROOT
 
 MUTANTS = os.path.join(REPO_ROOT, "autograder", "mutants")
@@ -118,9 +119,10 @@ class TopicValidation:
 
 
 def validate(topics: list[str] | None = None, device: str = "auto", jobs: int = 1,
-             progress: Callable[[str], None] | None = None,
-             level: str = "auto") -> tuple[bool, list[TopicValidation], list[str]]:
-    """Run every check at sandbox ``level``; returns (all hold, per-topic results, global problems)."""
+             progress: Callable[[str], None] | None = None, level: str = "auto",
+             record_timings: bool = False) -> tuple[bool, list[TopicValidation], list[str]]:
+    """Run every check at sandbox ``level``; returns (all hold, per-topic results, global problems).
+    With ``record_timings``, the solutions' test times go to ``autograder/timings.json``."""
     grading = config_mod.load()
     topics = topics or list(grading.topics)
     global_problems = source.drift()
@@ -137,6 +139,9 @@ def validate(topics: list[str] | None = None, device: str = "auto", jobs: int = 
             if label == "solution":
                 res.solution = text
                 bad = [t for t in data["tests"] if t["status"] != "passed"]
+                if record_timings and not bad:
+                    with timings_lock:
+                        timings.record(topic, timings.durations(topic, data))
                 res.problems += [f"solution fails {t['name']}: [{t['status']}] {t['message'][:300]}" for t in bad]
                 suites = {(t["exercise"], t["suite"]) for t in data["tests"]}
                 for exercise in grading.topics[topic].exercises:
@@ -154,6 +159,7 @@ def validate(topics: list[str] | None = None, device: str = "auto", jobs: int = 
         results[m.topic].mutants.append(result)
         say(f"{m.topic}/{m.name}: {'caught' if result.caught else 'NOT CAUGHT'}")
 
+    timings_lock = threading.Lock()
     jobs_list: list[Callable[[], None]] = []
     for topic in topics:
         if not os.path.exists(os.path.join(source.SOLUTIONS, f"{topic}.py")):

@@ -80,6 +80,7 @@ def test_table_shows_scores_and_first_failures(mixed_report):
     assert "attention" in text and "/ 60" in text
     assert "attention.MultiHeadAttention: [forbidden]" in text
     assert "attention.scaled_dot_product_attention: [error] RuntimeError: boom" in text
+    assert f"{mixed_report['topics']['attention']['seconds']:.1f} s" in text  # the topic's wall time
 
 
 def test_every_format_records_the_sandbox_level(mixed_report):
