@@ -156,6 +156,19 @@ def test_cli_require_sandbox_refuses_a_weaker_one(tmp_path):
     assert "--require-sandbox: the full sandbox is not available here" in result.stderr
 
 
+def test_cli_require_sandbox_grades_where_the_full_sandbox_is(tmp_path):
+    from autograder import sandbox
+
+    path = make_config(tmp_path)
+    result = cli("grade", "--topics", "attention", "--suite", "public", "--require-sandbox",
+                 env={"AUTOGRADER_CONFIG": path})
+    if sandbox.works("full"):  # root with namespaces, as in CI
+        assert result.returncode == 0, result.stderr
+        assert "sandbox: full (separate user" in result.stderr
+    else:
+        assert result.returncode == 2 and "--require-sandbox" in result.stderr
+
+
 def test_cli_test_without_points_fails_with_its_name(tmp_path):
     path = make_config(tmp_path)
     text = open(path).read().replace("MultiHeadAttention:", "Renamed:")
