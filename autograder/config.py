@@ -62,7 +62,7 @@ class Topic:
     imports: tuple[str, ...] = DEFAULT_IMPORTS                # modules the submission may import
     limits: Limits = field(default_factory=Limits)
     timeout_factor: float = 10.0        # a test's limit: factor * the solution's time + slack ...
-    timeout_slack: float = 3.0          # ... (seconds), at most test_timeout
+    timeout_slack: float = 2.0          # ... (seconds), at most test_timeout
     timeouts_per_exercise: int = 1      # after this many timeouts an exercise's other tests are not run
 
     @property
@@ -152,7 +152,7 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
     imports = tuple(_names_list(defaults.get("imports", list(DEFAULT_IMPORTS)), f"{source}.defaults.imports"))
     common_forbidden = _names_list(defaults.get("forbidden", []), f"{source}.defaults.forbidden")
     timing = {key: _positive(defaults.get(key, default), f"{source}.defaults.{key}")
-              for key, default in (("timeout_factor", 10), ("timeout_slack", 3), ("timeouts_per_exercise", 1))}
+              for key, default in (("timeout_factor", 10), ("timeout_slack", 2), ("timeouts_per_exercise", 1))}
 
     topics = {}
     for name, tdata in root["topics"].items():

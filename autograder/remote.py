@@ -88,6 +88,7 @@ class Worker:
         self.names: list[str] = []
         self.import_error: SubmissionError | None = None
         self.deadline: float | None = None
+        self.start_seconds = 0.0    # spent starting workers during the current test (not its time)
         self.hits: list[dict] = []  # every forbidden call reported, for the current test
         self._proxies: dict[int, RemoteObject] = {}
 
@@ -108,6 +109,7 @@ class Worker:
             self.names = self._request({"op": "init", "path": self.sandbox.module_path(self.module_path),
                                         "module": self.module_name, **self.guard},
                                        deadline=started + self.sandbox.limits.import_seconds)
+            self.start_seconds += time.monotonic() - started
             if self.deadline is not None:  # starting python and torch is not the test's time
                 self.deadline += time.monotonic() - started
         except SubmissionError as exc:

@@ -52,7 +52,7 @@ def test_topic_time_limit_keeps_finished_results(grade):
         import time as _time
         def causal_mask(length, device=None):
             _time.sleep(600)
-    """, test_timeout=300, topic_timeout=60)
+    """, test_timeout=300, timeout_slack=300, topic_timeout=60)  # no test limit short of the topic's
     assert statuses(result, "causal_mask") == {"timeout"}
     assert statuses(result, "softmax") == {"passed"}  # graded before the limit struck
     unreached = [t for t in result["tests"] if "not reached" in t["message"]]
