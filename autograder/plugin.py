@@ -20,6 +20,7 @@ import ctypes
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -181,7 +182,8 @@ class Session:
         self.timeouts: dict[tuple[str, str], list[str]] = {}  # (topic, exercise) -> tests that timed out
         self.level = sandbox.resolve(config.getoption("--sandbox")) if self.use_worker else "none"
         self.workdir = config.getoption("--workdir")
-        if self.use_worker and not self.workdir:
+        self.own_workdir = self.use_worker and not self.workdir  # made here, removed at the end
+        if self.own_workdir:
             self.workdir = tempfile.mkdtemp(prefix="autograder-judge-")
         device = config.getoption("--device")
         self.device = "cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu"
@@ -398,5 +400,8 @@ def _audit(sub: Submission | None) -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    for sub in _session(session.config).submissions.values():
+    state = _session(session.config)
+    for sub in state.submissions.values():
         sub.close()
+    if state.own_workdir:
+        shutil.rmtree(state.workdir, ignore_errors=True)

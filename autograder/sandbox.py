@@ -26,6 +26,7 @@ import os
 import site
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
 from autograder.config import REPO_ROOT, Limits
@@ -78,13 +79,14 @@ def works(level: str) -> bool:
         return True
     if level == "full" and os.geteuid() != 0:
         return False
-    spec = _spec(level, Limits(), binds=_interpreter_binds(), devices=list(DEVICES), cwd="/tmp",
-                 argv=[sys.executable, "-S", "-c", "pass"], env={}, root=_probe_root())
-    try:
-        done = subprocess.run([sys.executable, "-I", "-S", JAIL, json.dumps(spec)], capture_output=True,
-                              timeout=30, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    with tempfile.TemporaryDirectory(prefix="autograder-probe-") as root:
+        spec = _spec(level, Limits(), binds=_interpreter_binds(), devices=list(DEVICES), cwd="/tmp",
+                     argv=[sys.executable, "-S", "-c", "pass"], env={}, root=root)
+        try:
+            done = subprocess.run([sys.executable, "-I", "-S", JAIL, json.dumps(spec)], capture_output=True,
+                                  timeout=30, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
     return done.returncode == 0
 
 
@@ -105,12 +107,6 @@ def resolve(requested: str) -> str:
         raise SandboxError(f"the '{requested}' sandbox is not available here (the strongest available is "
                            f"'{best_level()}')")
     return requested
-
-
-@functools.lru_cache(maxsize=1)
-def _probe_root() -> str:
-    import tempfile
-    return tempfile.mkdtemp(prefix="autograder-probe-")
 
 
 @functools.lru_cache(maxsize=1)

@@ -29,11 +29,10 @@ from dataclasses import dataclass, field
 
 import jsonschema
 import pytest
-import yaml
 
 from autograder import config, report, sandbox, source
 from autograder.config import REPO_ROOT
-from autograder.selftests.helpers import solution_text
+from autograder.selftests.helpers import by_exercise, make_config, solution_text
 
 ATTACKS_DIR = os.path.join(REPO_ROOT, "autograder", "attacks")
 OTHER = {"attention": "regularization"}  # the topic graded beside the attacked one (its solution)
@@ -167,16 +166,9 @@ class Outcome:
 
 
 def write_config(folder: str, attack: Attack) -> str:
-    with open(os.path.join(REPO_ROOT, "grading.yml"), encoding="utf-8") as f:
-        data = yaml.safe_load(f)
-    other = OTHER[attack.topic]
-    data["topics"] = {t: {**data["topics"][t], **LIMITS} for t in (attack.topic, other)}
-    if attack.imports:
-        data["topics"][attack.topic]["imports"] = attack.imports
-    path = os.path.join(folder, "grading.yml")
-    with open(path, "w", encoding="utf-8") as f:
-        yaml.safe_dump(data, f)
-    return path
+    """Short limits; the attack's ``imports`` let through (harmless for the other topic, a solution)."""
+    return make_config(folder, (attack.topic, OTHER[attack.topic]), **LIMITS,
+                       **({"imports": attack.imports} if attack.imports else {}))
 
 
 def grade(folder: str, topics: list[str], config_path: str, out: str, level: str) -> subprocess.CompletedProcess:
@@ -234,13 +226,6 @@ def catalogue(tmp_path_factory):
 
 def _diff(before: dict, after: dict) -> list[str]:
     return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
-
-
-def by_exercise(topic_report: dict) -> dict[str, list[dict]]:
-    result: dict[str, list[dict]] = {}
-    for t in topic_report["tests"]:
-        result.setdefault(t["exercise"], []).append(t)
-    return result
 
 
 def test_the_catalogue_covers_every_class_of_attack():
