@@ -98,9 +98,10 @@ class Worker:
         self.generation += 1
         self._proxies = {}
         log = open(os.path.join(self.log_dir, f"{self.module_name}.{self.generation}.log"), "wb")
-        self.proc = subprocess.Popen(
-            self.sandbox.command(self.module_path, child.fileno()), pass_fds=[child.fileno()],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={}, start_new_session=True)
+        launch = self.sandbox.command(self.module_path, child.fileno())
+        self.proc = subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd, pass_fds=[child.fileno()],
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         child.close()
         log.close()
         self.sock = parent

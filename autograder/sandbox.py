@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from autograder.config import REPO_ROOT, Limits
 
@@ -67,7 +68,7 @@ def summary(level: str) -> str:
     if level == "full":
         return "sandbox: full (" + ", ".join(LAYERS[level]) + ")"
     missing = {"namespaces": "the worker runs under your own user id",
-               "limits": "no namespaces on this machine: the worker can read your files and use the network",
+               "limits": "no namespaces: the worker can read your files and use the network",
                "none": "no isolation at all"}[level]
     return f"sandbox: {level} ({', '.join(LAYERS[level]) or 'nothing'}); not full: {missing}"
 
@@ -141,6 +142,12 @@ def _spec(level: str, limits: Limits, *, binds, devices, cwd, argv, env, root, u
             "cwd": cwd, "argv": argv, "env": env, "root": root, "uid": uid, "judge": os.getpid()}
 
 
+class Launch(NamedTuple):
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str | None
+
+
 @dataclass
 class Sandbox:
     """Starts workers at one level, for one judge (``workdir`` is the judge's own folder)."""
@@ -164,8 +171,8 @@ class Sandbox:
         """Where the worker finds the submitted module."""
         return f"{SUBMISSION_INSIDE}/{os.path.basename(staged)}" if self.jailed else staged
 
-    def command(self, staged: str, fd: int) -> list[str]:
-        """The command line that starts a worker for the staged module, talking on ``fd``."""
+    def command(self, staged: str, fd: int) -> Launch:
+        """How to start a worker for the staged module, talking on ``fd``."""
         env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "HOME": "/tmp", "LANG": "C.UTF-8",
                "PYTHONPATH": GRADER_INSIDE if self.jailed else self._grader_view()}
         for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
@@ -173,7 +180,7 @@ class Sandbox:
                 env[key] = os.environ[key]
         argv = [sys.executable, "-s", "-m", "autograder.worker", str(fd)]
         if self.level == "none":
-            return argv
+            return Launch(argv, env, os.path.dirname(staged))
         binds = [*_interpreter_binds(), [os.path.abspath(staged), self.module_path(staged)]]
         binds += [[os.path.join(PACKAGE, name), f"{GRADER_INSIDE}/autograder/{name}"] for name in WORKER_FILES]
         devices = list(DEVICES)
@@ -183,7 +190,7 @@ class Sandbox:
         spec = _spec(self.level, self.limits, binds=binds, devices=devices,
                      cwd="/tmp" if self.jailed else os.path.dirname(staged), argv=argv, env=env, root=self.root,
                      uid=_private_uid() if self.level == "full" else None)
-        return [sys.executable, "-I", "-S", JAIL, json.dumps(spec)]
+        return Launch([sys.executable, "-I", "-S", JAIL, json.dumps(spec)], {}, None)  # the jail sets env and cwd
 
     def _grader_view(self) -> str:
         """Without a jail: a folder holding links to the worker files only, as the worker's import path."""

@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from autograder import config, judge, timings
-from autograder.config import REPO_ROOT
 from autograder.selftests.helpers import by_exercise, make_config, make_submission
 
 
