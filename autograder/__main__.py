@@ -126,7 +126,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     with _progress(len(topics), "grading") as bar:
         result = judge.grade(args.submission, topics=topics, suite=args.suite, device=args.device,
                              grading=grading, jobs=args.jobs, level=level,
-                             on_topic_done=lambda t, r: bar.step(f"{t} {r['score']:g}/{r['max_score']:g}"))
+                             on_topic_done=lambda t, r: bar.step(f"{t} {report.fmt(r['score'])}/"
+                                                                 f"{report.fmt(r['max_score'])}"))
     text = report.render(result, args.format, grading.visibility, color=args.out is None and sys.stdout.isatty())
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:

@@ -67,6 +67,7 @@ def assert_close(actual: Any, expected: Any, *, exercise: str, what: str = "outp
             ``actual`` matches one of them, the message says so ("your output equals …").
         rtol, atol: override the table (set both or neither).
     """
+    __tracebackhide__ = True  # a failure points at the test's line, not at this helper
     if (rtol is None) != (atol is None):
         raise ValueError("set rtol and atol together")
     if not isinstance(actual, torch.Tensor) and isinstance(expected, torch.Tensor):
@@ -101,5 +102,6 @@ def _prefix(header: str) -> Callable[[str], str]:
 
 def assert_true(condition: bool, *, exercise: str, message: str, inputs: dict[str, Any] | None = None) -> None:
     """A plain check with the same message layout (for properties that are not tensor equality)."""
+    __tracebackhide__ = True
     if not condition:
         raise AssertionError(f"{exercise}: {message}{_inputs_line(inputs)}")

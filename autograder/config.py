@@ -30,6 +30,7 @@ class ConfigError(ValueError):
 class Exercise:
     points: float                                             # total points of the exercise
     tests: dict[str, float] = field(default_factory=dict)     # test function name -> its points
+    uses: tuple[str, ...] = ()      # exercises it may call, served by trusted references during its tests
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class Topic:
     exercises: dict[str, Exercise]
     test_timeout: float
     topic_timeout: float
-    forbidden: list[str] = field(default_factory=list)        # dotted torch names
+    forbidden: list[str] = field(default_factory=list)        # dotted torch names (defaults' included)
+    own_forbidden: list[str] = field(default_factory=list)    # the topic's own list (what it asks to write)
     forbidden_aten: list[str] = field(default_factory=list)   # aten operator names
     imports: tuple[str, ...] = DEFAULT_IMPORTS                # modules the submission may import
     limits: Limits = field(default_factory=Limits)
@@ -166,15 +168,18 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
         exercises = {}
         for ex_name, edata in tdata["exercises"].items():
             ewhere = f"{where}.exercises.{ex_name}"
-            edata = _check_keys(edata, ewhere, {"points": number, "tests": dict}, required=("points",))
+            edata = _check_keys(edata, ewhere, {"points": number, "tests": dict, "uses": list},
+                                required=("points",))
             points = _positive(edata["points"], f"{ewhere}.points")
             tests = {str(k): _positive(v, f"{ewhere}.tests.{k}") for k, v in edata.get("tests", {}).items()}
             if sum(tests.values()) > points + 1e-9:
                 raise ConfigError(f"{ewhere}.tests: per-test points add up to {sum(tests.values())}, "
                                   f"more than the exercise's {points}")
-            exercises[ex_name] = Exercise(points, tests)
+            uses = tuple(_names_list(edata.get("uses", []), f"{ewhere}.uses"))
+            exercises[ex_name] = Exercise(points, tests, uses)
         if not exercises:
             raise ConfigError(f"{where}.exercises: a topic needs at least one exercise")
+        _check_uses(exercises, where)
         for key in ("forbidden", "forbidden_aten"):
             _names_list(tdata.get(key, []), f"{where}.{key}")
         topics[name] = Topic(
@@ -182,6 +187,7 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
             test_timeout=_positive(tdata.get("test_timeout", test_timeout), f"{where}.test_timeout"),
             topic_timeout=_positive(tdata.get("topic_timeout", topic_timeout), f"{where}.topic_timeout"),
             forbidden=common_forbidden + [n for n in tdata.get("forbidden", []) if n not in common_forbidden],
+            own_forbidden=list(tdata.get("forbidden", [])),
             forbidden_aten=list(tdata.get("forbidden_aten", [])),
             imports=imports + tuple(n for n in _names_list(tdata.get("imports", []), f"{where}.imports")
                                     if n not in imports),
@@ -194,6 +200,25 @@ def parse(data: Any, source: str = "grading.yml") -> Grading:
     return Grading(topics=topics, visibility=visibility, tolerances=tolerances,
                    submission_budget=_positive(defaults.get("submission_budget", 480),
                                                f"{source}.defaults.submission_budget"))
+
+
+def _check_uses(exercises: dict[str, Exercise], where: str) -> None:
+    """``uses`` names other exercises of the topic, without a cycle: were A to use B and B to use A,
+    each could answer its tests with the other's trusted reference."""
+    for name, exercise in exercises.items():
+        for used in exercise.uses:
+            if used not in exercises or used == name:
+                raise ConfigError(f"{where}.exercises.{name}.uses: '{used}' is not another exercise of this topic")
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        for used in exercises[name].uses:
+            if used in path:
+                cycle = " -> ".join(path[path.index(used):] + (used,))
+                raise ConfigError(f"{where}.exercises.{name}.uses: a cycle ({cycle})")
+            visit(used, path + (used,))
+
+    for name in exercises:
+        visit(name, (name,))
 
 
 def load(path: str | None = None) -> Grading:

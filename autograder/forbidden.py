@@ -56,9 +56,21 @@ class Hit:
     line: int
     exercise: str = MODULE_LEVEL
     reason: str = ""  # a sentence for the student; empty for a forbidden torch function
+    function: str = MODULE_LEVEL  # the top-level def or class whose code holds the line
 
     def describe(self, filename: str) -> str:
-        return f"{self.reason or f'uses forbidden {self.call}'} ({filename}:{self.line})"
+        if self.reason:
+            return f"{self.reason} ({filename}:{self.line})"
+        return forbidden_message(self.call, self.function, f"{filename}:{self.line}")
+
+
+def forbidden_message(call: str, function: str, where: str) -> str:
+    """What a student reads about a forbidden call, from the static scan and the runtime guard alike."""
+    place = "at module level" if function == MODULE_LEVEL else f"in `{function}`"
+    if call.startswith("torch.") and " " not in call:
+        return (f"{place} ({where}): {call} is one of the calls this topic forbids (the functions it asks "
+                "you to write, and the ways around them)")
+    return f"{place} ({where}): {call} is not allowed"
 
 
 def resolve(dotted: str) -> Any:
@@ -315,15 +327,21 @@ def scan(source: str, filename: str, forbidden: ForbiddenSet, exercises: list[st
     module_hits = scanner.hits.get(MODULE_LEVEL, [])
     result: dict[str, list[Hit]] = {}
     for exercise in exercises:
-        seen, todo, hits = set(), [exercise], []
+        seen, todo, hits = set(), [(exercise, False)], []
         while todo:
-            name = todo.pop()
-            if name in seen:
+            name, crossed = todo.pop()  # crossed: reached through another exercise
+            if (name, crossed) in seen:
                 continue
-            seen.add(name)
-            hits += [Hit(h.call, h.line, exercise, h.reason) for h in scanner.hits.get(name, [])]
-            todo += [n for n in scanner.refs.get(name, ()) if n in scanner.refs or n in scanner.hits]
-        hits += [Hit(h.call, h.line, exercise, h.reason) for h in module_hits]
+            seen.add((name, crossed))
+            # A forbidden torch call is charged to the exercise whose code holds it (and to the helpers'
+            # callers): another exercise calling it is graded with the grader's version of that exercise,
+            # and the runtime guard sees the call should the student's own still run. What the guard cannot
+            # stop at run time (a reason: reaching into the interpreter) is charged to every caller.
+            crossed = crossed or (name != exercise and name in exercises)
+            hits += [Hit(h.call, h.line, exercise, h.reason, name) for h in scanner.hits.get(name, [])
+                     if h.reason or not crossed]
+            todo += [(n, crossed) for n in scanner.refs.get(name, ()) if n in scanner.refs or n in scanner.hits]
+        hits += [Hit(h.call, h.line, exercise, h.reason, MODULE_LEVEL) for h in module_hits]
         if hits:
             result[exercise] = sorted(set(hits), key=lambda h: h.line)
     return result

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import torch
 
-from autograder.forbidden import resolve, own_functions
+from autograder.forbidden import MODULE_LEVEL, forbidden_message, own_functions, resolve
 
 REMOVED_BUILTINS = ("exec", "eval", "compile", "open", "input", "breakpoint", "vars", "globals", "locals",
                     "help", "exit", "quit", "copyright", "credits", "license", "__loader__", "__spec__")
@@ -40,9 +40,29 @@ ALTERNATIVE_OWNERS = ("torch._refs", "torch._refs.nn.functional", "torch._refs.s
 class ForbiddenCallError(RuntimeError):
     """Raised inside the worker when the submission calls a forbidden function."""
 
-    def __init__(self, call: str, where: str):
-        super().__init__(f"forbidden call {call} at {where}")
-        self.forbidden = {"call": call, "where": where}
+    def __init__(self, call: str, where: str, function: str = MODULE_LEVEL):
+        super().__init__(forbidden_message(call, function, where))
+        self.forbidden = {"call": call, "where": where, "function": function}
+
+
+def torch_state() -> dict[str, Any]:
+    """torch's global settings a submission might change and a test relies on."""
+    return {"default dtype": torch.get_default_dtype(), "grad mode": torch.is_grad_enabled(),
+            "deterministic algorithms": torch.are_deterministic_algorithms_enabled(),
+            "threads": torch.get_num_threads(), "anomaly detection": torch.is_anomaly_enabled()}
+
+
+def restore_torch_state(state: dict[str, Any]) -> list[str]:
+    """Put ``state`` back; what had changed, as "default dtype torch.float32 -> torch.float64"."""
+    now = torch_state()
+    changed = [f"{key} {state[key]} -> {now[key]}" for key in state if now[key] != state[key]]
+    if changed:
+        torch.set_default_dtype(state["default dtype"])
+        torch.set_grad_enabled(state["grad mode"])
+        torch.use_deterministic_algorithms(state["deterministic algorithms"])
+        torch.set_num_threads(state["threads"])
+        torch.autograd.set_detect_anomaly(state["anomaly detection"])
+    return changed
 
 
 def _is_dunder(name: str) -> bool:
@@ -100,17 +120,16 @@ class Guard:
             frame = frame.f_back
         return False
 
-    def where(self, frame: types.FrameType | None) -> str:
+    def refuse(self, call: str, frame: types.FrameType | None) -> None:
+        """Charge ``call`` to the submission's function nearest to ``frame`` (file, line and name)."""
         while frame is not None and id(frame.f_code) not in self._submission_codes:
             frame = frame.f_back
-        if frame is None:
-            return "?"
-        return f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno}"
-
-    def refuse(self, call: str, frame: types.FrameType | None) -> None:
-        where = self.where(frame)
-        self.hits.append({"call": call, "where": where})
-        raise ForbiddenCallError(call, where)
+        where, function = "?", MODULE_LEVEL
+        if frame is not None:
+            where = f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno}"
+            function = frame.f_code.co_qualname if frame.f_code.co_name != "<module>" else MODULE_LEVEL
+        self.hits.append({"call": call, "where": where, "function": function})
+        raise ForbiddenCallError(call, where, function)
 
     def is_guarded(self, obj: Any) -> str | None:
         """The forbidden name ``obj`` stands for, when the submission hands it over as a value."""

@@ -9,7 +9,8 @@ Options (all test files, public and hidden, use the same ones):
 ``--workdir DIR``     the judge's own folder (worker logs, the jail's mount point)
 ``--device``          ``cpu``, ``cuda`` or ``auto`` (default): which devices ``device`` covers
 ``--results-fd N``    write one JSON line per test to this inherited pipe (used by the grader)
-``--test-timeout S``  per-test wall-clock limit in worker mode
+``--test-timeout S``  caps every test's time limit (0: no limit, for debugging); without it a graded
+                      test gets the limit of :mod:`autograder.timings`, in local runs too
 
 A test file ``test_<topic>.py`` grades topic ``<topic>``; each test names its exercise
 with ``@pytest.mark.exercise("<name>")`` and gets the module as the ``impl`` fixture.
@@ -21,18 +22,24 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
-from typing import Any
+import types
+import warnings
+from typing import Any, Iterator
 
 import pytest
 import torch
 
 from autograder import config as config_mod
 from autograder import forbidden, protocol, sandbox, timings
+from autograder.fixtures import references
 from autograder.config import REPO_ROOT
-from autograder.remote import ForbiddenCall, RemoteModule, RemoteObject, SubmissionError, SubmissionTimeout, Worker
+from autograder.guard import restore_torch_state, torch_state
+from autograder.remote import (ForbiddenCall, RemoteModule, RemoteObject, SubmissionError, SubmissionTimeout, Worker,
+                               hit_message)
 
 PR_SET_DUMPABLE = 4
 AUDIT_TIMEOUT = 10.0  # seconds for the end-of-test audit of torch's namespaces
@@ -46,7 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--workdir", default=None, help="the judge's own folder (worker mode)")
     group.addoption("--device", default="auto", choices=("cpu", "cuda", "auto"), help="devices to test on")
     group.addoption("--results-fd", type=int, default=None, help="write per-test results as JSON lines to this fd")
-    group.addoption("--test-timeout", type=float, default=None, help="per-test time limit (worker mode)")
+    group.addoption("--test-timeout", type=float, default=None,
+                    help="cap on every test's time limit in seconds (0: no limit)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -134,6 +142,20 @@ class Submission:
             copies.append(copy)
         return copies[0] if len(copies) == 1 else tuple(copies)
 
+    def serve(self, names: list[str]) -> None:
+        """While this test runs, the exercises ``names`` are the grader's trusted references
+        (:mod:`autograder.fixtures.references`), so a mistake in them is not charged again here."""
+        if self.worker is not None:
+            self.worker.serve(names)
+            return
+        self._undo_serving()
+        self._undo_serving = lambda: None
+        if names and not isinstance(self._module, _Broken):
+            self._undo_serving = references.serve(vars(self._module), self.topic, names)
+
+    def _undo_serving(self) -> None:
+        pass
+
     @staticmethod
     def isinstance(obj: Any, cls: type) -> bool:
         if isinstance(obj, RemoteObject):
@@ -145,14 +167,24 @@ class Submission:
             self.worker.close()
 
 
+class SubmissionWarning(UserWarning):
+    """Something the submission did that the tests undo, said once in pytest's warnings summary."""
+
+
 def _import_local(path: str, topic: str) -> Any:
     name = f"_impl_{topic}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    settings = torch_state()
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - reported per test, not as a collection error
         return _Broken(SubmissionError(f"importing {os.path.basename(path)} failed: {type(exc).__name__}: {exc}"))
+    finally:
+        changed = restore_torch_state(settings)
+    if changed:
+        warnings.warn(f"{os.path.basename(path)} changes torch's global settings when imported ({'; '.join(changed)}); "
+                      "every test starts from torch's defaults, as in the grader", SubmissionWarning, stacklevel=1)
     sys.modules[name] = module
     return module
 
@@ -178,6 +210,7 @@ class Session:
         self.results = os.fdopen(fd, "w", encoding="utf-8") if fd is not None else None
         self.grading = config_mod.load()
         self.submissions: dict[str, Submission] = {}
+        self.settings = torch_state()  # torch's global settings every test starts from
         self.deadline: float | None = None  # of the test running now
         self.timeouts: dict[tuple[str, str], list[str]] = {}  # (topic, exercise) -> tests that timed out
         self.level = sandbox.resolve(config.getoption("--sandbox")) if self.use_worker else "none"
@@ -280,7 +313,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 # --------------------------------------------------------------------------- fixtures
 
 @pytest.fixture
-def impl(request: pytest.FixtureRequest) -> Submission:
+def impl(request: pytest.FixtureRequest) -> Iterator[Submission]:
     """The topic module under test (named by the test file), local or in a worker."""
     state = _session(request.config)
     sub = state.submission(topic_of(request.node))
@@ -292,16 +325,22 @@ def impl(request: pytest.FixtureRequest) -> Submission:
         raise SubmissionTimeout(f"not run: this exercise already exceeded its time limit in {hung[0]}")
     hits = sub.static_hits.get(exercise, [])
     if hits:
-        raise ForbiddenCall(f"{sub.topic}.{exercise} " + "; ".join(h.describe(sub.filename) for h in hits))
+        raise ForbiddenCall("; ".join(h.describe(sub.filename) for h in hits))
     if sub.worker is not None:
         sub.worker.deadline = state.deadline  # a worker made during this test: the test's deadline holds
         sub.worker.ensure()
-    return sub
+    graded = state.grading.topics[sub.topic].exercises.get(exercise)
+    sub.serve(list(graded.uses) if graded else [])
+    yield sub
+    if sub.worker is None:
+        sub.serve([])
 
 
 @pytest.fixture(autouse=True)
-def _seeded() -> None:
-    """Every test starts from the same global RNG state, so its inputs never change between runs."""
+def _fresh_torch(request: pytest.FixtureRequest) -> None:
+    """Every test starts from torch's settings as pytest found them (a default dtype one topic set does not
+    reach another topic's tests) and from the same global RNG state, so its inputs never change."""
+    restore_torch_state(_session(request.config).settings)
     torch.manual_seed(0)
 
 
@@ -310,9 +349,7 @@ def _seeded() -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem):
     state = _session(item.config)
-    timeout = state.test_timeout
-    if timeout and state.use_worker and is_topic_test(item) and topic_of(item) in state.grading.topics:
-        timeout = min(timeout, timings.limit(state.grading.topics[topic_of(item)], topic_of(item), item.nodeid))
+    timeout = _limit(state, item)
     item._autograder_start = time.monotonic()
     state.deadline = item._autograder_start + timeout if timeout else None
     for s in state.submissions.values():
@@ -320,11 +357,78 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
             s.worker.hits = []
             s.worker.start_seconds = 0.0
             s.worker.deadline = state.deadline
-    yield
+    alarm = None if state.use_worker or not timeout or _debugging(item.config) else _Alarm(state, item, timeout)
+    try:
+        yield
+    finally:
+        if alarm is not None:
+            alarm.cancel()
     state.deadline = None
     for s in state.submissions.values():
         if s.worker is not None:
             s.worker.deadline = None
+
+
+def _limit(state: Session, item: pytest.Item) -> float | None:
+    """A graded test's time limit, in the grader and in local runs alike (``--test-timeout`` caps it, 0: none)."""
+    if state.test_timeout == 0:
+        return None
+    topic = topic_of(item)
+    if not is_topic_test(item) or topic not in state.grading.topics:
+        return state.test_timeout
+    limit = timings.limit(state.grading.topics[topic], topic, item.nodeid)
+    return min(limit, state.test_timeout) if state.test_timeout else limit
+
+
+def _debugging(config: pytest.Config) -> bool:
+    return bool(config.getoption("usepdb", False) or config.getoption("trace", False)) or sys.gettrace() is not None
+
+
+class _Alarm:
+    """A local run's time limit: SIGALRM interrupts the student's code with a timeout naming where it was
+    stuck; code that swallows that too gets two more seconds, then pytest stops with the same message."""
+
+    GRACE = 2.0
+
+    def __init__(self, state: Session, item: pytest.Item, seconds: float):
+        self.state, self.item, self.seconds = state, item, seconds
+        self.fired = False
+        try:
+            self.previous = signal.signal(signal.SIGALRM, self.fire)
+        except ValueError:  # not the main thread: no alarm
+            self.previous = None
+            return
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    def message(self, frame) -> str:
+        sub = self.state.submissions.get(topic_of(self.item))
+        where = ""
+        while frame is not None and sub is not None:
+            if os.path.abspath(frame.f_code.co_filename) == os.path.abspath(sub.path):
+                where = f"; it was running {sub.filename}:{frame.f_lineno} (in {frame.f_code.co_name})"
+                break
+            frame = frame.f_back
+        return f"time limit of {self.seconds:g} s exceeded in {self.item.name}{where}"
+
+    def fire(self, signum, frame) -> None:
+        text = self.message(frame)
+        if self.fired:
+            capture = self.item.config.pluginmanager.getplugin("capturemanager")
+            if capture is not None:  # the message must reach the terminal, not pytest's capture file
+                capture.suspend_global_capture(in_=True)
+            sys.stdout.flush()
+            sys.stderr.write(f"\n{self.item.nodeid}: {text}; the code caught the interruption, so pytest "
+                             "stops here\n")
+            sys.stderr.flush()
+            os._exit(1)
+        self.fired = True
+        signal.setitimer(signal.ITIMER_REAL, self.GRACE)
+        raise SubmissionTimeout(text)
+
+    def cancel(self) -> None:
+        if self.previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
 
 
 def _classify(call: pytest.CallInfo) -> tuple[str, str, bool]:
@@ -368,7 +472,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                    "a submission may not replace functions of torch or of the grader")
     if hits and status != "forbidden":
         status, short = "forbidden", True
-        message = "; ".join(f"forbidden call {h.get('call')} at {h.get('where')}" for h in hits[:3])
+        message = "; ".join(hit_message(h) for h in hits[:3])
     if status == "timeout" and not message.startswith("not run"):
         state.timeouts.setdefault((topic_of(item), exercise_of(item)), []).append(item.name)
     if short and report.failed:
@@ -384,6 +488,31 @@ def _test_seconds(item: pytest.Item, sub: Submission | None) -> float:
     return max(0.0, elapsed - (worker.start_seconds if worker is not None else 0.0))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
+    """``--pdb`` opens in the test or in the student's code, not in the grader's helpers: the traceback a
+    debugger is given ends at the last frame that is neither hidden nor the grader's."""
+    excinfo = call.excinfo
+    tb = excinfo.tb if excinfo is not None else None
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    while len(frames) > 1 and _grader_frame(frames[-1].tb_frame):
+        frames.pop()
+    if excinfo is None or not frames or frames[-1].tb_next is None:
+        return
+    trimmed = None
+    for entry in reversed(frames):
+        trimmed = types.TracebackType(trimmed, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    call.excinfo = pytest.ExceptionInfo.from_exc_info((excinfo.type, excinfo.value, trimmed))
+
+
+def _grader_frame(frame: types.FrameType) -> bool:
+    return bool(frame.f_locals.get("__tracebackhide__")) or frame.f_globals.get("__name__") in (
+        "autograder.compare", "autograder.plugin", "autograder.remote")
+
+
 def _audit(sub: Submission | None) -> list[str]:
     """What the submission replaced in torch during this test (nothing to ask when its worker is gone)."""
     worker = sub.worker if sub is not None else None
@@ -394,6 +523,7 @@ def _audit(sub: Submission | None) -> list[str]:
         changed = [str(name) for name in worker.request({"op": "audit"})]
     except (SubmissionError, TypeError):
         return []
+    worker.serving = []  # the audit ended the stand-ins' loan
     if changed:
         worker.kill()  # the next test starts from an untouched torch
     return changed

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from autograder import protocol
+from autograder.forbidden import MODULE_LEVEL, forbidden_message
 from autograder.sandbox import Sandbox
 
 
@@ -53,11 +54,16 @@ _RAISABLE = {
 _raised_types: dict[str, type] = {}
 
 
+def hit_message(hit: dict) -> str:
+    """A forbidden call the worker's guard reported, as the student reads it."""
+    return forbidden_message(str(hit.get("call")), str(hit.get("function") or MODULE_LEVEL), str(hit.get("where")))
+
+
 def _submission_exception(error: dict) -> SubmissionError:
     """Rebuild the submission's exception as a judge-side class: same builtin base, marked as the submission's."""
     if error.get("forbidden"):
         f = error["forbidden"]
-        return ForbiddenCall(f"forbidden call {f.get('call')} at {f.get('where')}")
+        return ForbiddenCall(hit_message(f))
     base = next((_RAISABLE[b] for b in error.get("bases", []) if b in _RAISABLE), RuntimeError)
     name = str(error.get("type", "Exception"))
     key = f"{name}/{base.__name__}"
@@ -90,6 +96,7 @@ class Worker:
         self.deadline: float | None = None
         self.start_seconds = 0.0    # spent starting workers during the current test (not its time)
         self.hits: list[dict] = []  # every forbidden call reported, for the current test
+        self.serving: list[str] = []  # exercises the worker serves with trusted references (this test's uses)
         self._proxies: dict[int, RemoteObject] = {}
 
     # ---------------------------------------------------------------- lifecycle
@@ -108,7 +115,7 @@ class Worker:
         started = time.monotonic()
         try:
             self.names = self._request({"op": "init", "path": self.sandbox.module_path(self.module_path),
-                                        "module": self.module_name, **self.guard},
+                                        "module": self.module_name, "serve": self.serving, **self.guard},
                                        deadline=started + self.sandbox.limits.import_seconds)
             self.start_seconds += time.monotonic() - started
             if self.deadline is not None:  # starting python and torch is not the test's time
@@ -149,6 +156,12 @@ class Worker:
                 return f.read().decode(errors="replace").strip()
         except OSError:
             return ""
+
+    def serve(self, names: list[str]) -> None:
+        """From now until the end of the test (``audit``), ``names`` are the grader's references."""
+        if names or self.serving:
+            self.serving = list(names)
+            self.request({"op": "serve", "names": self.serving})
 
     # ---------------------------------------------------------------- requests
     def request(self, request: dict) -> Any:

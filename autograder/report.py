@@ -86,7 +86,8 @@ GRADESCOPE_SCHEMA = {
 }
 
 
-def _fmt(x: float) -> str:
+def fmt(x: float) -> str:
+    """A score as every report prints it: at most two decimals, none when whole (26.67, 60)."""
     return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
 
 
@@ -114,11 +115,11 @@ def to_gradescope(report: dict, visibility: dict[str, str]) -> str:
                 "tags": [topic, t.get("exercise", "")],
                 "visibility": visibility.get(t.get("suite", "hidden"), "after_due_date"),
             })
-    summary = ", ".join(f"{topic} {_fmt(d['score'])}/{_fmt(d['max_score'])}" for topic, d in report["topics"].items())
+    summary = ", ".join(f"{topic} {fmt(d['score'])}/{fmt(d['max_score'])}" for topic, d in report["topics"].items())
     return json.dumps({
         "score": report["score"],
         "execution_time": round(sum(d.get("seconds", 0) for d in report["topics"].values()), 2),
-        "output": f"Total {_fmt(report['score'])}/{_fmt(report['max_score'])}: {summary}\n{_sandbox_line(report)}",
+        "output": f"Total {fmt(report['score'])}/{fmt(report['max_score'])}: {summary}\n{_sandbox_line(report)}",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "extra_data": {"sandbox": report.get("sandbox", {})},
@@ -139,7 +140,7 @@ def to_junit(report: dict) -> str:
                               failures=str(counts["failed"] + counts["forbidden"]),
                               errors=str(counts["error"] + counts["timeout"]), skipped="0")
         properties = ET.SubElement(suite, "properties")
-        ET.SubElement(properties, "property", name="score", value=f"{_fmt(data['score'])}/{_fmt(data['max_score'])}")
+        ET.SubElement(properties, "property", name="score", value=f"{fmt(data['score'])}/{fmt(data['max_score'])}")
         ET.SubElement(properties, "property", name="sandbox", value=(report.get("sandbox") or {}).get("level", ""))
         for t in data["tests"]:
             case = ET.SubElement(suite, "testcase", classname=f"{topic}.{t.get('exercise', '')}", name=t["name"],
@@ -156,13 +157,13 @@ def to_table(report: dict, color: bool = False, width: int = 100) -> str:
     console = Console(file=io.StringIO(), force_terminal=color, width=width, color_system="auto" if color else None)
     table = Table(title="Grades", box=box.SIMPLE_HEAVY, show_footer=True)
     table.add_column("topic", footer="total")
-    table.add_column("score", justify="right", footer=f"{_fmt(report['score'])} / {_fmt(report['max_score'])}")
+    table.add_column("score", justify="right", footer=f"{fmt(report['score'])} / {fmt(report['max_score'])}")
     for status in STATUSES:
         table.add_column(status, justify="right")
     table.add_column("time", justify="right")  # wall time of the topic
     for topic, data in report["topics"].items():
         counts = _counts(data)
-        table.add_row(topic, f"{_fmt(data['score'])} / {_fmt(data['max_score'])}",
+        table.add_row(topic, f"{fmt(data['score'])} / {fmt(data['max_score'])}",
                       *[str(counts[s]) if counts[s] else "" for s in STATUSES], f"{data.get('seconds', 0):.1f} s")
     console.print(table)
     for topic, data in report["topics"].items():
@@ -171,8 +172,12 @@ def to_table(report: dict, color: bool = False, width: int = 100) -> str:
             key = t.get("exercise")
             if t["status"] != "passed" and key not in seen:
                 seen.add(key)
-                first = t["message"].strip().splitlines()[0][:160] if t["message"].strip() else ""
+                lines = t["message"].strip().splitlines()
+                first = lines[0][:160] if lines else ""
                 console.print(f"  {topic}.{key}: [{t['status']}] {first}", markup=False, highlight=False)
+                for line in lines[1:]:  # the inputs and the hint: what a student needs to act on it
+                    if line.strip().startswith(("inputs:", "hint:")):
+                        console.print(f"      {line.strip()[:200]}", markup=False, highlight=False)
     for fault in report.get("faults", []):
         console.print(f"grader fault: {fault.splitlines()[0]}", markup=False)
     console.print(_sandbox_line(report), markup=False, highlight=False)

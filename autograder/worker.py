@@ -23,7 +23,8 @@ from typing import Any
 import torch
 
 from autograder import protocol
-from autograder.guard import Guard
+from autograder.fixtures import references
+from autograder.guard import Guard, restore_torch_state, torch_state
 
 RUNNABLE_PREFIXES = ("autograder.fixtures.", "torch.")  # where impl.run may find the function it calls
 
@@ -37,6 +38,9 @@ class Worker:
         self.ids: dict[int, int] = {}  # id(obj) -> ref id
         self.next_id = 1
         self.guard: Guard | None = None
+        self.settings = torch_state()  # torch's global settings every test starts from
+        self.topic = ""
+        self.undo_serving = lambda: None  # puts the submission's own exercises back (see ``lend``)
 
     # ---------------------------------------------------------------- references
     def as_ref(self, obj: Any) -> dict:
@@ -162,8 +166,14 @@ class Worker:
             return target[request["key"]]
         if op == "repr":
             return repr(target)[:2000]
-        if op == "audit":
-            return self.guard.audit() if self.guard else []
+        if op == "serve":  # the start of a test: the exercises it uses are the grader's references
+            self.lend(request["names"])
+            return None
+        if op == "audit":  # the end of a test: what it replaced in torch; torch's settings as they were
+            self.lend([])
+            changed = self.guard.audit() if self.guard else []
+            restore_torch_state(self.settings)
+            return changed
         raise protocol.ProtocolError(f"unknown op {op!r}")
 
     def init(self, request: dict) -> list[str]:
@@ -180,12 +190,21 @@ class Worker:
         module.__file__ = self.path
         module.__dict__["__builtins__"] = self.guard.builtins()
         sys.modules[name] = module
+        self.settings = torch_state()
         exec(code, module.__dict__)  # noqa: S102 - the submission, compiled above, with its own builtins
+        restore_torch_state(self.settings)  # a default dtype set at import must not reach the tests
         self.module = module
+        self.topic = name
         changed = self.guard.audit()
         if changed:
             raise RuntimeError(f"the module changed torch itself at import: {', '.join(changed[:5])}")
+        self.lend(request.get("serve", []))
         return sorted(n for n in vars(module) if not n.startswith("__"))
+
+    def lend(self, names: list[str]) -> None:
+        """Exactly ``names`` of the module are trusted stand-ins from now on (none: the student's own)."""
+        self.undo_serving()
+        self.undo_serving = references.serve(self.module.__dict__, self.topic, names) if names else lambda: None
 
     def resolve_runnable(self, qualified: str) -> Any:
         module_name, _, qualname = qualified.partition(":")

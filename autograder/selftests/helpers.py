@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 
 import yaml
@@ -41,3 +43,10 @@ def by_exercise(topic_report: dict) -> dict[str, list[dict]]:
     for t in topic_report["tests"]:
         result.setdefault(t["exercise"], []).append(t)
     return result
+
+
+def local_pytest(folder, *args, timeout=300, stdin=None) -> subprocess.CompletedProcess:
+    """The student's command: plain pytest on the public tests, the module imported in-process."""
+    return subprocess.run([sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider", "--impl", str(folder)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, input=stdin,
+                          env={k: v for k, v in os.environ.items() if k != "AUTOGRADER_CONFIG"})

@@ -36,7 +36,9 @@ def test_routes_are_found(code, call):
 def test_hits_name_their_line():
     hits = scan("import torch\n\n\ndef softmax(x, dim=-1):\n    return torch.softmax(x, dim)\n")
     assert hits["softmax"][0].line == 5
-    assert hits["softmax"][0].describe("attention.py") == "uses forbidden torch.softmax (attention.py:5)"
+    assert hits["softmax"][0].describe("attention.py") == (
+        "in `softmax` (attention.py:5): torch.softmax is one of the calls this topic forbids (the functions it "
+        "asks you to write, and the ways around them)")
 
 
 def test_clean_code_and_docstrings_are_not_hits():
@@ -52,6 +54,23 @@ def test_an_exercise_pays_for_the_helpers_it_calls_only():
             "def causal_mask(n, device=None):\n    return None\n")
     hits = scan(code)
     assert set(hits) == {"scaled_dot_product_attention"}
+
+
+def test_a_forbidden_call_is_charged_to_the_exercise_that_holds_it_not_to_its_callers():
+    """Another exercise calling softmax is graded with the grader's softmax; the guard sees the rest."""
+    code = ("import torch\ndef _bad(x):\n    return torch.softmax(x, -1)\n"
+            "def softmax(x, dim=-1):\n    return _bad(x)\n"
+            "def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False):\n    return softmax(q)\n"
+            "def causal_mask(n, device=None):\n    return None\n")
+    hits = scan(code)
+    assert set(hits) == {"softmax"} and hits["softmax"][0].function == "_bad"
+
+
+def test_reaching_into_the_interpreter_is_charged_to_every_caller():
+    """What the runtime guard cannot stop must not run during another exercise's tests either."""
+    code = ("def softmax(x, dim=-1):\n    return x.f_back\n"
+            "def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False):\n    return softmax(q)\n")
+    assert set(scan(code)) == {"softmax", "scaled_dot_product_attention"}
 
 
 def test_a_whole_module_can_be_forbidden():
@@ -94,8 +113,8 @@ def scan_with_imports(code):
     ("import torch.nn as nn\nnn.Module.forward = print\n", "changes torch.nn.Module itself"),
     ("setattr(torch, 'allclose', print)\n", "`setattr(torch, …)` changes torch itself"),
     ("def softmax(x, dim=-1):\n    type(x).add = print\n", "changes a class itself"),
-    ("def softmax(x, dim=-1):\n    return torch.jit.script(x)\n", "uses forbidden torch.jit.script"),
-    ("def softmax(x, dim=-1):\n    return torch._refs.softmax(x, -1)\n", "uses forbidden torch._refs.softmax"),
+    ("def softmax(x, dim=-1):\n    return torch.jit.script(x)\n", "torch.jit.script is one of the calls this topic forbids"),
+    ("def softmax(x, dim=-1):\n    return torch._refs.softmax(x, -1)\n", "torch._refs.softmax is one of the calls"),
 ])
 def test_what_reaches_beneath_the_names_is_rejected_with_its_line(code, says):
     hits = scan_with_imports("import torch\nimport math\n" + code)

@@ -188,3 +188,55 @@ def test_student_loop_runs_with_the_plain_pytest_command():
                             cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_scores_print_the_same_everywhere():
+    assert [report.fmt(x) for x in (60, 26.666666, 0.5, 12.0)] == ["60", "26.67", "0.5", "12"]
+
+
+def test_the_table_keeps_the_inputs_and_the_hint_of_a_first_failure(tmp_path):
+    folder = make_submission(tmp_path / "sub", """
+        def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False):
+            if mask is not None and is_causal:
+                raise ValueError("mask and is_causal cannot both be set")
+            L, S = q.shape[-2], k.shape[-2]
+            scores = q @ k.transpose(-2, -1)
+            if is_causal:
+                scores = scores.masked_fill(~torch.ones(L, S, dtype=torch.bool).tril(), float("-inf"))
+            weights = softmax(scores, dim=-1)
+            return weights @ v, weights
+    """)
+    result = judge.grade(folder, topics=["attention"], suite="public", device="cpu")
+    text = report.to_table(result, width=200)
+    assert "attention.scaled_dot_product_attention: [failed]" in text
+    assert "      inputs: q (2, 4, 8) float32" in text
+    assert "      hint: your output equals attention without the 1/sqrt(E) scaling." in text
+
+
+def test_a_gradcheck_failure_is_one_readable_line():
+    """The hand-written backward's failure names the worst entry, not a 20 x 20 Jacobian cut mid-number."""
+    import torch
+
+    from autograder.fixtures.batchnorm import gradcheck_batchnorm
+
+    class NoGammaInBackward(torch.autograd.Function):  # the classic mistake: dx forgets gamma
+        @staticmethod
+        def forward(ctx, x, gamma, beta, eps):
+            mean, var = x.mean(0), x.var(0, correction=0)
+            x_hat = (x - mean) / (var + eps).sqrt()
+            ctx.save_for_backward(x_hat, (var + eps).rsqrt())
+            return gamma * x_hat + beta
+
+        @staticmethod
+        def backward(ctx, up):
+            x_hat, inv_std = ctx.saved_tensors
+            n = up.shape[0]
+            dx = inv_std / n * (n * up - up.sum(0) - x_hat * (up * x_hat).sum(0))
+            return dx, (up * x_hat).sum(0), up.sum(0), None
+
+    result = gradcheck_batchnorm(NoGammaInBackward, (5, 4))
+    assert not result["ok"]
+    message = result["message"]
+    assert message.startswith("Jacobian mismatch for output 0 with respect to x; largest difference ")
+    assert "by your backward" in message and "by finite differences" in message
+    assert "\n" not in message and len(message) < 300

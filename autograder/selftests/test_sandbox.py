@@ -8,7 +8,7 @@ import json
 import pytest
 
 from autograder import config, judge, sandbox
-from autograder.selftests.helpers import by_exercise, make_config, make_submission
+from autograder.selftests.helpers import by_exercise, local_pytest, make_config, make_submission
 
 
 @pytest.fixture
@@ -241,3 +241,64 @@ def test_a_line_cut_off_by_a_kill_is_not_a_result():
     judge.read_records(_records({"nodeid": "t::a", "status": "passed", "message": ""},
                                 partial='{"nodeid": "t::b", "sta'), run)
     assert run.fault is None and list(run.results) == ["t::a"]
+
+
+# --------------------------------------------------------------------------- local runs (plain pytest)
+
+def test_a_local_failure_is_short_and_pdb_opens_in_the_test(tmp_path):
+    folder = make_submission(tmp_path / "submission", """
+        def softmax(x, dim=-1):
+            return x.exp() / x.exp().sum(dim=dim, keepdim=True) * 1.5
+    """)
+    result = local_pytest(folder, "tests/test_attention.py", "-k", "softmax_small")
+    out = result.stdout
+    assert "attention.softmax: output differs from the reference" in out and "Mismatched elements" in out
+    assert "autograder/compare.py" not in out  # the helper's frames are hidden
+    failure = out[out.index("_ test_softmax_small_example _"):out.index("short test summary")]
+    assert len(failure.splitlines()) < 25, failure
+    debugged = local_pytest(folder, "tests/test_attention.py", "-k", "softmax_small", "--pdb", stdin="q\n")
+    stops = [line for line in debugged.stdout.splitlines() if line.startswith("> ")]
+    assert stops and "tests/test_attention.py" in stops[0], debugged.stdout[-1500:]
+
+
+def test_a_local_run_stops_an_endless_loop_and_names_the_line(tmp_path):
+    folder = make_submission(tmp_path / "submission", """
+        def causal_mask(length, device=None):
+            n = 0
+            while True:
+                n += 1
+    """)
+    result = local_pytest(folder, "tests/test_attention.py", "-k", "causal_mask", "--test-timeout", "2")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1 and "1 failed" in out, out[-2000:]
+    assert "time limit of 2 s exceeded in test_causal_mask_small; it was running attention.py:" in out
+    assert "(in causal_mask)" in out
+
+
+def test_a_local_run_stops_even_a_loop_that_catches_the_interruption(tmp_path):
+    folder = make_submission(tmp_path / "submission", """
+        def causal_mask(length, device=None):
+            while True:
+                try:
+                    while True:
+                        pass
+                except BaseException:
+                    pass
+    """)
+    result = local_pytest(folder, "tests/test_attention.py", "-k", "causal_mask", "--test-timeout", "1")
+    assert result.returncode == 1
+    assert "time limit of 1 s exceeded in test_causal_mask_small; it was running attention.py:" in result.stderr
+    assert "the code caught the interruption, so pytest stops here" in result.stderr
+
+
+def test_a_global_setting_made_at_import_does_not_reach_other_topics(tmp_path):
+    """attention.py setting float64 as torch's default once broke a finetuning test inside the fixtures."""
+    folder = make_submission(tmp_path / "submission", "torch.set_default_dtype(torch.float64)\n")
+    make_submission(folder, topic="finetuning")
+    result = local_pytest(folder, "tests/test_attention.py", "tests/test_finetuning.py")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert ("attention.py changes torch's global settings when imported (default dtype torch.float32 -> "
+            "torch.float64)") in out
+    graded = judge.grade(folder, topics=["attention"], suite="public", device="cpu")  # the grader agrees
+    assert graded["topics"]["attention"]["score"] == 60
