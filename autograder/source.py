@@ -16,7 +16,9 @@ from __future__ import annotations
 import ast
 import difflib
 import os
+import textwrap
 
+from autograder import config
 from autograder.config import REPO_ROOT
 
 BEGIN = "### BEGIN SOLUTION"
@@ -83,6 +85,50 @@ def strip_solutions(source: str, filename: str, topic: str) -> str:
     return "".join(out)
 
 
+def grading_rules(topic: str, grading: config.Grading | None = None) -> str:
+    """The paragraph ``generate`` adds to an exercise module's docstring, from ``grading.yml``: the calls
+    the topic forbids and the exercises each exercise may use (graded with the grader's versions)."""
+    grading = grading or config.load()
+    settings = grading.topics.get(topic)
+    if settings is None:
+        return ""
+    lines = ["Grading rules (generated from grading.yml):", ""]
+    if settings.own_forbidden:
+        lines += textwrap.wrap("Forbidden, since you write them here: " + ", ".join(
+            f"``{n}``" for n in settings.own_forbidden) + ".", 90, break_on_hyphens=False)
+        lines.append("")
+    if settings.forbidden_aten:
+        lines += textwrap.wrap("Forbidden aten operators (private routes to the same): " + ", ".join(
+            settings.forbidden_aten) + ".", 90, break_on_hyphens=False)
+        lines.append("")
+    lines += textwrap.wrap("Forbidden in every topic (ways around the rules): " + ", ".join(
+        n for n in settings.forbidden if n not in settings.own_forbidden) + ".", 90, break_on_hyphens=False)
+    users = {name: ex.uses for name, ex in settings.exercises.items() if ex.uses}
+    if users:
+        lines += ["", "Each mistake is charged once: while an exercise below is graded, the exercises it may",
+                  "call are the grader's correct versions.", ""]
+        for name, uses in users.items():
+            lines += textwrap.wrap(f"- ``{name}`` uses " + ", ".join(f"``{u}``" for u in uses), 90,
+                                   subsequent_indent="  ", break_on_hyphens=False)
+    return "\n".join(lines) + "\n"
+
+
+def _add_rules(text: str, topic: str, filename: str) -> str:
+    """``text`` with the grading rules at the end of its module docstring."""
+    tree = ast.parse(text, filename=filename)
+    first = tree.body[0] if tree.body else None
+    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)):
+        raise MarkerError(f"{filename}:1: a topic module starts with its docstring")
+    lines = text.splitlines(keepends=True)
+    end = first.end_lineno - 1  # the line that closes the docstring
+    closing = lines[end]
+    if closing.strip() != '"""':
+        raise MarkerError(f'{filename}:{end + 1}: the module docstring must close with """ on its own line')
+    rules = grading_rules(topic)
+    return "".join(lines[:end]) + ("\n" + rules if rules else "") + "".join(lines[end:])
+
+
 def strip_markers(source: str) -> str:
     """The solution without marker lines (what a correct submission looks like)."""
     return "".join(line for line in source.splitlines(keepends=True) if line.strip() not in (BEGIN, END))
@@ -95,7 +141,8 @@ def expected_exercises(solutions_dir: str = SOLUTIONS) -> dict[str, str]:
         if name.endswith(".py") and not name.startswith("_"):
             path = os.path.join(solutions_dir, name)
             with open(path, encoding="utf-8") as f:
-                result[name] = strip_solutions(f.read(), os.path.join("solutions", name), name[:-3])
+                filename = os.path.join("solutions", name)
+                result[name] = _add_rules(strip_solutions(f.read(), filename, name[:-3]), name[:-3], filename)
     return result
 
 

@@ -4,6 +4,38 @@ Attention lets every query position take a weighted average of the values, with
 weights from how well the query matches each key. You build it bottom-up: the
 softmax that turns scores into weights, the mask that hides the future, the
 scaled dot-product core, and the multi-head module of a Transformer.
+
+Grading rules (generated from grading.yml):
+
+Forbidden, since you write them here: ``torch.softmax``, ``torch.nn.functional.softmax``,
+``torch.Tensor.softmax``, ``torch.nn.Softmax``, ``torch.special.softmax``,
+``torch.log_softmax``, ``torch.nn.functional.log_softmax``, ``torch.Tensor.log_softmax``,
+``torch.nn.LogSoftmax``, ``torch.special.log_softmax``,
+``torch.nn.functional.scaled_dot_product_attention``, ``torch.nn.MultiheadAttention``,
+``torch.nn.functional.multi_head_attention_forward``,
+``torch._native_multi_head_attention``.
+
+Forbidden aten operators (private routes to the same): softmax, _softmax, _safe_softmax,
+_masked_softmax, log_softmax, _log_softmax, scaled_dot_product_attention,
+_scaled_dot_product_attention_math, _scaled_dot_product_flash_attention,
+_scaled_dot_product_flash_attention_for_cpu, _scaled_dot_product_efficient_attention,
+_scaled_dot_product_cudnn_attention, _native_multi_head_attention.
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
+
+Each mistake is charged once: while an exercise below is graded, the exercises it may
+call are the grader's correct versions.
+
+- ``scaled_dot_product_attention`` uses ``softmax``, ``causal_mask``
+- ``MultiHeadAttention`` uses ``softmax``, ``causal_mask``,
+  ``scaled_dot_product_attention``
 """
 from __future__ import annotations
 

@@ -3,6 +3,22 @@
 You write a fully connected autoencoder, the Gaussian corruption of a denoising autoencoder,
 a deterministic mini-batch training loop (AdamW + MSE), and the per-sample reconstruction error
 used as an anomaly score: points off the learned manifold reconstruct badly.
+
+Grading rules (generated from grading.yml):
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
+
+Each mistake is charged once: while an exercise below is graded, the exercises it may
+call are the grader's correct versions.
+
+- ``train_autoencoder`` uses ``add_noise``
 """
 
 from typing import List, Optional

@@ -4,6 +4,34 @@ Teaches: per-channel statistics over every dimension except C, biased variance f
 unbiased variance for the running estimate, running-stat updates in place under ``torch.no_grad()``,
 train vs eval behaviour, buffers vs parameters (``state_dict`` interchangeable with ``nn.BatchNorm``),
 and the compact gradient of batch norm written by hand in an ``autograd.Function``.
+
+Grading rules (generated from grading.yml):
+
+Forbidden, since you write them here: ``torch.nn.functional.batch_norm``,
+``torch.batch_norm``, ``torch.native_batch_norm``, ``torch.nn.BatchNorm1d``,
+``torch.nn.BatchNorm2d``, ``torch.nn.BatchNorm3d``, ``torch.nn.functional.instance_norm``,
+``torch.nn.functional.layer_norm``, ``torch.nn.functional.group_norm``,
+``torch.instance_norm``, ``torch.layer_norm``, ``torch.group_norm``.
+
+Forbidden aten operators (private routes to the same): batch_norm, native_batch_norm,
+_native_batch_norm_legit, _native_batch_norm_legit_no_training, _batch_norm_impl_index,
+_batch_norm_with_update, _batch_norm_no_update, cudnn_batch_norm, miopen_batch_norm,
+instance_norm, layer_norm, native_layer_norm, group_norm, native_group_norm.
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
+
+Each mistake is charged once: while an exercise below is graded, the exercises it may
+call are the grader's correct versions.
+
+- ``BatchNorm1d`` uses ``batch_norm``
+- ``BatchNorm2d`` uses ``batch_norm``
 """
 
 from typing import Optional

@@ -3,6 +3,33 @@
 A lookup table for token ids (with a padding row that never learns), cosine
 similarity and word analogies on top of it, ViT-style patch embeddings for
 images, and a power spectrogram (framing + window + FFT) for audio.
+
+Grading rules (generated from grading.yml):
+
+Forbidden, since you write them here: ``torch.nn.functional.embedding``,
+``torch.nn.Embedding``, ``torch.embedding``, ``torch.nn.functional.embedding_bag``,
+``torch.nn.EmbeddingBag``, ``torch.embedding_bag``,
+``torch.nn.functional.cosine_similarity``, ``torch.cosine_similarity``,
+``torch.nn.CosineSimilarity``, ``torch.nn.functional.conv2d``, ``torch.conv2d``,
+``torch.nn.Conv2d``, ``torch.nn.functional.unfold``, ``torch.nn.Unfold``, ``torch.stft``,
+``torch.Tensor.stft``.
+
+Forbidden aten operators (private routes to the same): embedding, embedding_bag,
+_embedding_bag, cosine_similarity, conv2d, convolution, _convolution, im2col, stft.
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
+
+Each mistake is charged once: while an exercise below is graded, the exercises it may
+call are the grader's correct versions.
+
+- ``analogy`` uses ``cosine_similarity``
 """
 
 import math

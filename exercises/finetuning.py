@@ -3,6 +3,24 @@
 Transfer learning keeps what a pretrained backbone learned and trains only a
 little on top: a new classification head (with BatchNorm statistics left
 alone), or low-rank adapters (LoRA) added to frozen linear layers.
+
+Grading rules (generated from grading.yml):
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
+
+Each mistake is charged once: while an exercise below is graded, the exercises it may
+call are the grader's correct versions.
+
+- ``prepare_for_finetuning`` uses ``freeze``, ``unfreeze``, ``count_parameters``,
+  ``replace_head``
+- ``apply_lora`` uses ``freeze``, ``unfreeze``, ``count_parameters``, ``LoRALinear``
 """
 
 from __future__ import annotations

@@ -5,6 +5,31 @@ A layer keeps the scale of its signal when its weights have variance
 the gain undoes what the nonlinearity removes. This topic rebuilds
 ``torch.nn.init``'s fan/gain helpers and four initialisers, then measures
 how activations grow or vanish through a deep MLP under each scheme.
+
+Grading rules (generated from grading.yml):
+
+Forbidden, since you write them here: ``torch.nn.init.*``.
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
+
+Each mistake is charged once: while an exercise below is graded, the exercises it may
+call are the grader's correct versions.
+
+- ``xavier_uniform_`` uses ``calculate_fan_in_and_fan_out``
+- ``xavier_normal_`` uses ``calculate_fan_in_and_fan_out``
+- ``kaiming_uniform_`` uses ``calculate_fan_in_and_fan_out``, ``calculate_gain``
+- ``kaiming_normal_`` uses ``calculate_fan_in_and_fan_out``, ``calculate_gain``
+- ``init_weights`` uses ``calculate_fan_in_and_fan_out``, ``calculate_gain``,
+  ``kaiming_normal_``, ``kaiming_uniform_``
+- ``activation_std_by_layer`` uses ``calculate_fan_in_and_fan_out``, ``calculate_gain``,
+  ``kaiming_normal_``, ``kaiming_uniform_``, ``xavier_normal_``, ``xavier_uniform_``
 """
 
 import math

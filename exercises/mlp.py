@@ -5,6 +5,29 @@ stacking such layers with a nonlinearity in between gives an MLP. This topic
 builds ``Linear`` (with ``nn.Linear``'s initialisation), ``relu``, a
 ``build_mlp`` helper, and trains a tiny MLP to solve XOR, which no single
 linear layer can.
+
+Grading rules (generated from grading.yml):
+
+Forbidden, since you write them here: ``torch.nn.functional.linear``, ``torch.nn.Linear``,
+``torch.relu``, ``torch.relu_``, ``torch.nn.functional.relu``,
+``torch.nn.functional.relu_``, ``torch.Tensor.relu``, ``torch.Tensor.relu_``.
+
+Forbidden aten operators (private routes to the same): linear, relu, relu_.
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
+
+Each mistake is charged once: while an exercise below is graded, the exercises it may
+call are the grader's correct versions.
+
+- ``build_mlp`` uses ``Linear``, ``relu``
+- ``train_xor`` uses ``Linear``, ``relu``, ``build_mlp``
 """
 
 import math

@@ -4,6 +4,25 @@ Each optimizer is a ``torch.optim.Optimizer`` subclass: hyper-parameters live in
 state lives in ``self.state[p]`` under the same keys torch uses, so ``state_dict()`` / ``load_state_dict()``
 resume a run exactly. The lesson is the update rule: where weight decay enters, how the moments are initialised
 and bias-corrected, and which tensor is updated in place.
+
+Grading rules (generated from grading.yml):
+
+Forbidden, since you write them here: ``torch.optim.SGD``, ``torch.optim.Adam``,
+``torch.optim.AdamW``, ``torch.optim.sgd.sgd``, ``torch.optim.adam.adam``,
+``torch.optim.adamw.adamw``, ``torch.optim._functional.*``, ``torch._fused_sgd_``,
+``torch._fused_adam_``, ``torch._fused_adamw_``.
+
+Forbidden aten operators (private routes to the same): _fused_sgd, _fused_sgd_,
+_fused_adam, _fused_adam_, _fused_adamw, _fused_adamw_.
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
 """
 
 from typing import Callable, Iterable, Iterator, Optional, Tuple

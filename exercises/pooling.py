@@ -4,6 +4,33 @@ Every pool looks at windows of the input; the lesson is to build all windows at
 once with index arithmetic (no Python loop over output positions), to decide
 what a padded cell contributes (-inf never wins a max, 0 counts in an average),
 and to route a max's gradient to exactly one cell of each window.
+
+Grading rules (generated from grading.yml):
+
+Forbidden, since you write them here: ``torch.nn.functional.max_pool1d``,
+``torch.nn.functional.max_pool2d``, ``torch.nn.functional.max_pool3d``,
+``torch.nn.functional.max_pool2d_with_indices``, ``torch.nn.functional.avg_pool1d``,
+``torch.nn.functional.avg_pool2d``, ``torch.nn.functional.avg_pool3d``,
+``torch.nn.functional.adaptive_avg_pool1d``, ``torch.nn.functional.adaptive_avg_pool2d``,
+``torch.nn.functional.adaptive_avg_pool3d``, ``torch.nn.functional.adaptive_max_pool2d``,
+``torch.nn.functional.lp_pool2d``, ``torch.nn.functional.fractional_max_pool2d``,
+``torch.max_pool2d``, ``torch.avg_pool1d``, ``torch.adaptive_avg_pool1d``,
+``torch.nn.MaxPool2d``, ``torch.nn.AvgPool2d``, ``torch.nn.AdaptiveAvgPool2d``,
+``torch.nn.AdaptiveMaxPool2d``, ``torch.nn.LPPool2d``, ``torch.nn.functional.unfold``,
+``torch.nn.Unfold``, ``torch.Tensor.unfold``.
+
+Forbidden aten operators (private routes to the same): max_pool2d,
+max_pool2d_with_indices, avg_pool2d, adaptive_avg_pool2d, _adaptive_avg_pool2d,
+adaptive_max_pool2d, mkldnn_max_pool2d, mkldnn_adaptive_avg_pool2d, im2col, unfold.
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
 """
 
 import torch

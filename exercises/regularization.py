@@ -3,6 +3,29 @@
 Dropout zeroes random units during training and rescales the survivors so the expected activation is unchanged
 (nothing to do at evaluation time); the L2 penalty adds ``λ Σ w²`` over the weight matrices to the loss; early
 stopping watches a validation metric, stops after ``patience`` steps without improvement and keeps the best weights.
+
+Grading rules (generated from grading.yml):
+
+Forbidden, since you write them here: ``torch.nn.functional.dropout``,
+``torch.nn.functional.alpha_dropout``, ``torch.nn.Dropout``, ``torch.dropout``,
+``torch.dropout_``, ``torch.alpha_dropout``.
+
+Forbidden aten operators (private routes to the same): dropout, dropout_, native_dropout,
+feature_dropout, alpha_dropout, feature_alpha_dropout.
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
+
+Each mistake is charged once: while an exercise below is graded, the exercises it may
+call are the grader's correct versions.
+
+- ``Dropout`` uses ``dropout``
 """
 
 import copy

@@ -3,6 +3,30 @@
 You write the sinusoidal positional encoding, the (post- or pre-norm) encoder block around
 `nn.MultiheadAttention`, a stack of blocks, the image-to-patch reshape, and a ViT that classifies
 images from its CLS token. Every piece is compared against its `torch.nn` counterpart.
+
+Grading rules (generated from grading.yml):
+
+Forbidden, since you write them here: ``torch.nn.TransformerEncoderLayer``,
+``torch.nn.TransformerEncoder``, ``torch.nn.Transformer``, ``torch.nn.functional.unfold``,
+``torch.nn.Unfold``, ``torch.Tensor.unfold``.
+
+Forbidden aten operators (private routes to the same): im2col, unfold,
+_transformer_encoder_layer_fwd.
+
+Forbidden in every topic (ways around the rules): torch.load, torch.save, torch.compile,
+torch.jit.script, torch.jit.trace, torch.jit.trace_module, torch.fx.symbolic_trace,
+torch.fx.GraphModule, torch.fx.Interpreter, torch.overrides.TorchFunctionMode,
+torch.utils._python_dispatch.TorchDispatchMode, torch.jit.*, torch.fx.*, torch._dynamo.*,
+torch._inductor.*, torch.export.*, torch.library.*, torch.overrides.*,
+torch.utils._python_dispatch.*, torch.utils.cpp_extension.*, torch.hub.*, torch.package.*,
+torch.multiprocessing.*, torch.distributed.*, torch._refs.*, torch._decomp.*,
+torch._prims.*, torch._C.*, torch.ops.*, typing.get_type_hints.
+
+Each mistake is charged once: while an exercise below is graded, the exercises it may
+call are the grader's correct versions.
+
+- ``PositionalEncoding`` uses ``sinusoidal_positional_encoding``
+- ``ViT`` uses ``TransformerEncoderBlock``, ``TransformerEncoder``, ``patchify``
 """
 
 from typing import Callable, Optional, Union

@@ -74,3 +74,17 @@ def test_stub_bodies_raise_not_implemented():
         for line in text.splitlines():
             assert "### BEGIN SOLUTION" not in line, name
         assert "NotImplementedError" in text, f"{name} has no exercise region"
+
+
+def test_exercise_docstrings_state_the_grading_rules_and_drift_with_grading_yml(tmp_path, monkeypatch):
+    from autograder.selftests.helpers import make_config
+
+    with open(os.path.join(source.EXERCISES, "attention.py"), encoding="utf-8") as f:
+        text = f.read()
+    docstring = text[:text.index('"""', 3)]
+    assert "``torch.softmax``" in docstring and "torch.jit.script" in docstring
+    assert "``MultiHeadAttention`` uses ``softmax``, ``causal_mask``,\n  ``scaled_dot_product_attention``" in docstring
+    path = make_config(tmp_path, forbidden=["torch.softmax", "torch.exp"])
+    monkeypatch.setenv("AUTOGRADER_CONFIG", path)
+    assert "``torch.exp``" in source.grading_rules("attention")
+    assert any(p.startswith("exercises/attention.py differs") for p in source.drift())
