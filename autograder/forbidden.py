@@ -68,8 +68,7 @@ def forbidden_message(call: str, function: str, where: str) -> str:
     """What a student reads about a forbidden call, from the static scan and the runtime guard alike."""
     place = "at module level" if function == MODULE_LEVEL else f"in `{function}`"
     if call.startswith("torch.") and " " not in call:
-        return (f"{place} ({where}): {call} is one of the calls this topic forbids (the functions it asks "
-                "you to write, and the ways around them)")
+        return f"{place} ({where}): forbidden call {call} (the module's docstring lists every forbidden call)"
     return f"{place} ({where}): {call} is not allowed"
 
 

@@ -37,8 +37,8 @@ def test_hits_name_their_line():
     hits = scan("import torch\n\n\ndef softmax(x, dim=-1):\n    return torch.softmax(x, dim)\n")
     assert hits["softmax"][0].line == 5
     assert hits["softmax"][0].describe("attention.py") == (
-        "in `softmax` (attention.py:5): torch.softmax is one of the calls this topic forbids (the functions it "
-        "asks you to write, and the ways around them)")
+        "in `softmax` (attention.py:5): forbidden call torch.softmax (the module's docstring lists every "
+        "forbidden call)")
 
 
 def test_clean_code_and_docstrings_are_not_hits():
@@ -113,8 +113,8 @@ def scan_with_imports(code):
     ("import torch.nn as nn\nnn.Module.forward = print\n", "changes torch.nn.Module itself"),
     ("setattr(torch, 'allclose', print)\n", "`setattr(torch, …)` changes torch itself"),
     ("def softmax(x, dim=-1):\n    type(x).add = print\n", "changes a class itself"),
-    ("def softmax(x, dim=-1):\n    return torch.jit.script(x)\n", "torch.jit.script is one of the calls this topic forbids"),
-    ("def softmax(x, dim=-1):\n    return torch._refs.softmax(x, -1)\n", "torch._refs.softmax is one of the calls"),
+    ("def softmax(x, dim=-1):\n    return torch.jit.script(x)\n", "forbidden call torch.jit.script"),
+    ("def softmax(x, dim=-1):\n    return torch._refs.softmax(x, -1)\n", "forbidden call torch._refs.softmax"),
 ])
 def test_what_reaches_beneath_the_names_is_rejected_with_its_line(code, says):
     hits = scan_with_imports("import torch\nimport math\n" + code)

@@ -1,5 +1,5 @@
 # wrong: calls torch.softmax, the function the exercise asks to write
-# hint: forbidden torch.softmax
+# hint: forbidden call torch.softmax
 # caught by: the static scan and the runtime guard
 
 

@@ -1,5 +1,5 @@
 # wrong: calls F.embedding (forbidden)
-# hint: forbidden torch.nn.functional.embedding
+# hint: forbidden call torch.nn.functional.embedding
 # caught by: the forbidden-call check (numerically it is identical)
 import torch.nn.functional as F
 

@@ -1,5 +1,5 @@
 # wrong: calls torch.stft (forbidden)
-# hint: forbidden torch.stft
+# hint: forbidden call torch.stft
 # caught by: the forbidden-call check (numerically it is identical)
 def spectrogram(wave, n_fft=400, hop_length=160):
     if not wave.is_floating_point():
