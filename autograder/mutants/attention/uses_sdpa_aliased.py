@@ -1,5 +1,5 @@
 # wrong: calls torch's scaled_dot_product_attention through an alias picked by getattr
-# hint: forbidden torch.nn.functional.scaled_dot_product_attention
+# hint: torch.nn.functional.scaled_dot_product_attention is one of the calls this topic forbids
 # caught by: the static scan (getattr with a constant) and the runtime guard
 from torch.nn import functional as _fn
 
