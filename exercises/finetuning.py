@@ -178,8 +178,9 @@ class LoRALinear(nn.Module):
 
     Attributes: `base`, `lora_A`, `lora_B`, `r`, `alpha`, `scaling`, `dropout` (module).
 
-    Compared against PEFT's `lora.Linear` (`merge()` as `merge_and_unload`) and
-    `base(x) + F.linear(F.linear(x, A), B) * alpha / r`.
+    Compared against `base(x) + F.linear(F.linear(x, A), B) * alpha / r` (outputs and
+    gradients). `merge()` returns a new layer and leaves this module as it was (unlike
+    PEFT's `merge_and_unload`, which adds the update into the base weight in place).
 
     Hint: B starts at zero, A does not (if both were zero, no gradient would flow
     to either); the scale is alpha / r, not r / alpha.
@@ -231,15 +232,24 @@ class LoRALinear(nn.Module):
 def apply_lora(model: nn.Module, target: Sequence[str], r: int = 8, alpha: float = 16.0) -> nn.Module:
     """Wraps the targeted `nn.Linear` layers of `model` in `LoRALinear`; freezes everything else.
 
-    for name, m in model.named_modules(): if m is nn.Linear and (name == t or name.endswith("." + t)):
-        replace m by LoRALinear(m, r, alpha)
+    for name, m in model.named_modules(remove_duplicate=False):
+        if isinstance(m, nn.Linear) and (name == t or name.endswith("." + t)) for some target t:
+            replace m by LoRALinear(m, r, alpha)
 
     Matching is on whole name parts, as PEFT's `target_modules`: `"fc"` matches
     `"fc"` and `"blocks.0.fc"` but not `"fc1"` or `"out_fc"`; a target may be a
-    dotted suffix (`"attn.proj"`). After the call only the `lora_A`/`lora_B`
+    dotted suffix (`"attn.proj"`). Subclasses of `nn.Linear` count (`isinstance`,
+    not `type(m) is nn.Linear`): `nn.MultiheadAttention.out_proj`, a
+    `NonDynamicallyQuantizableLinear`, is matched by `"out_proj"` — though
+    `nn.MultiheadAttention` reads `out_proj.weight` itself instead of calling it, so
+    the adapter would be bypassed there. After the call only the `lora_A`/`lora_B`
     parameters are trainable (the head too is frozen: unfreeze it yourself to
-    train it). A layer reachable under several names is wrapped once and the
-    same wrapper is set under each name. In place; returns `model`.
+    train it). In place; returns `model`.
+
+    A layer registered under several names (shared, `model.b = model.a`) is one
+    layer: when any of its names matches, it is wrapped once and that same
+    `LoRALinear` is set under every one of its names, matching or not, so the layer
+    stays shared (PEFT's walk sees only a shared layer's first name).
 
     Args:
         target: module names (a single string is accepted as one name).
@@ -247,9 +257,13 @@ def apply_lora(model: nn.Module, target: Sequence[str], r: int = 8, alpha: float
         alpha: LoRA scale numerator. Default: 16.0.
 
     Raises:
-        ValueError: a target matches no `nn.Linear` (the model is left unchanged).
+        ValueError: any target that matches no `nn.Linear`, even when other targets
+            match (PEFT complains only when none does); the model is left unchanged.
 
-    Compared against PEFT's `get_peft_model(model, LoraConfig(target_modules=target, r=r, lora_alpha=alpha))`.
+    Checked on models with nested layers whose names share suffixes, a shared layer,
+    a subclass of `nn.Linear` and the pretrained CNN: which layers are wrapped (and
+    with which `r`, `alpha`), which parameters stay trainable, the unchanged output
+    right after the call, and that training moves exactly the adapters.
 
     Hint: `name.endswith(t)` alone also matches `"out_proj"` for `"proj"`.
     """

@@ -167,8 +167,17 @@ class TransformerEncoderBlock(nn.Module):
     attends to ``0..t`` only). With a ``src_mask`` given, ``is_causal`` is only a hint, as in
     torch, and the given mask is used.
 
+    Train mode: dropout goes exactly where ``nn.TransformerEncoderLayer`` puts it, as in the
+    formulas above: on the attention weights inside ``self_attn`` (its own ``dropout``), then
+    ``dropout1`` on the attention branch's output, ``dropout`` on the MLP hidden right after the
+    activation, ``dropout2`` on the MLP branch's output. Each is an ``nn.Dropout`` drawing its
+    mask from torch's global random generator, in that order (the order of the forward pass),
+    and the block draws no other random numbers, so after the same ``torch.manual_seed`` the
+    block and ``nn.TransformerEncoderLayer`` with the same weights give the same train-mode
+    output and gradients (checked with the attention-weight dropout set to 0).
+
     Compared against ``nn.TransformerEncoderLayer(d_model, nhead, ..., batch_first=True)`` in eval
-    mode (which may take torch's fused "fast path"; the math is the same).
+    mode (which may take torch's fused "fast path"; the math is the same) and in train mode.
 
     Hints:
         * Post-norm normalises *after* adding the residual; pre-norm normalises only the branch

@@ -76,12 +76,17 @@ def scaled_dot_product_attention(
 
     Returns:
         ``(out, weights)``: ``out (..., L, Ev)`` and the attention ``weights (..., L, S)``.
-        A query whose keys are all hidden gets zeros in both.
+        A query whose keys are all hidden gets zeros in both (not nan, and not the uniform
+        weights ``1/S``), and nothing flows back from it: its gradient w.r.t. ``q`` is zero
+        and it adds nothing to the gradients w.r.t. ``k`` and ``v``, all finite — as torch's.
 
     Compared against ``torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)``.
 
     Hint: divide by ``sqrt(E)``, the query/key size — not by ``E``, and not by ``sqrt(S)``.
-    The softmax runs over the keys (last dimension), not over the queries.
+    The softmax runs over the keys (last dimension), not over the queries. For a fully
+    hidden row, softmax of all ``-inf`` is nan, and ``torch.where(hidden, 0, nan_weights)``
+    still sends nan gradients back: keep the nan out of the graph (give that row finite
+    scores before the softmax, then zero its weights).
     """
     if mask is not None and is_causal:
         raise ValueError("mask and is_causal cannot both be set")
@@ -113,20 +118,32 @@ class MultiHeadAttention(nn.Module):
         num_heads: number of heads ``H``; must divide ``E``.
         bias: add biases to the input and output projections. Default: ``True``.
 
-    Parameters (named as in ``nn.MultiheadAttention``, so its ``state_dict`` loads):
-        in_proj_weight ``(3E, E)``: the stacked ``W_q, W_k, W_v``;
-        in_proj_bias ``(3E,)`` or ``None``; out_proj: ``nn.Linear(E, E)``.
+    Parameters (named as in ``nn.MultiheadAttention``, so its ``state_dict`` loads), initialised
+    as ``nn.MultiheadAttention`` does:
+        in_proj_weight ``(3E, E)``: the stacked ``W_q, W_k, W_v``, Xavier-uniform over the whole
+        ``(3E, E)`` matrix, i.e. ``U(-a, a)`` with ``a = sqrt(6 / (E + 3E))``;
+        in_proj_bias ``(3E,)``: zeros (``None`` when ``bias=False``);
+        out_proj: ``nn.Linear(E, E)`` with ``nn.Linear``'s weight init ``U(-1/sqrt(E), 1/sqrt(E))``
+        and a zero bias.
 
     Shape:
-        query ``(B, L, E)``, key and value ``(B, S, E)`` (or unbatched ``(L, E)``, ``(S, E)``);
+        query ``(B, L, E)``, key and value ``(B, S, E)``;
         key_padding_mask ``(B, S)``; attn_mask ``(L, S)`` or ``(B * H, L, S)``.
-        Both masks follow ``nn.MultiheadAttention``: bool True means *not allowed*,
-        float masks are added to the scores.
         output ``(B, L, E)``; weights ``(B, L, S)`` averaged over heads, else ``(B, H, L, S)``.
+        Unbatched input: query ``(L, E)``, key and value ``(S, E)``, key_padding_mask ``(S,)``
+        give output ``(L, E)`` and weights ``(L, S)``, or ``(H, L, S)`` per head.
 
-    Compared against ``torch.nn.MultiheadAttention(E, H, batch_first=True)``.
+    Compared against ``torch.nn.MultiheadAttention(E, H, batch_first=True)`` (outputs, weights and
+    the gradients w.r.t. the inputs and every parameter).
+
+    A query that may attend to no key (its row of ``attn_mask`` all masked, or every key of its
+    batch element padded) is where torch returns nan. Here it must not: that query gets zero
+    weights (in every head), a zero attention output, so its output is ``out_proj(0)`` =
+    ``out_proj.bias`` (zeros without bias); its gradients are finite and nothing flows back from
+    it into the attention. Every other query still matches torch.
 
     Hint: this module's bool masks mean the opposite of ``scaled_dot_product_attention``'s.
+    Each head scales its scores by ``1/sqrt(E/H)``, its own size — not by ``1/sqrt(E)``.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True):
@@ -160,6 +177,21 @@ class MultiHeadAttention(nn.Module):
         attn_mask: torch.Tensor | None = None,
         average_attn_weights: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attend from ``query`` to ``key``/``value``; returns ``(out, weights)``.
+
+        Args:
+            query, key, value: ``(B, L, E)``, ``(B, S, E)``, ``(B, S, E)``, or unbatched
+                ``(L, E)``, ``(S, E)``, ``(S, E)``.
+            key_padding_mask: ``(B, S)`` (``(S,)`` unbatched); bool True marks a padding key
+                that no query may attend to; a float mask is added to the scores.
+            need_weights: return the attention weights; with ``False`` the weights are ``None``.
+                Default: ``True``.
+            attn_mask: ``(L, S)`` for every batch element and head, or ``(B * H, L, S)`` one per
+                (batch element, head), batch-major; bool True means *not allowed*, a float mask
+                is added to the scores.
+            average_attn_weights: average the weights over the heads (``(B, L, S)``) instead of
+                returning them per head (``(B, H, L, S)``). Default: ``True``.
+        """
         unbatched = query.dim() == 2
         if unbatched:
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)

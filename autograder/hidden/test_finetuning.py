@@ -753,6 +753,24 @@ def test_apply_lora_shared_layer_wrapped_once(impl):
 
 
 @pytest.mark.exercise("apply_lora")
+@pytest.mark.parametrize("target", ["a", "b"])
+def test_apply_lora_shared_layer_one_name_targeted(impl, target):
+    report = impl.run(apply_lora_scenario, impl.apply_lora, impl.LoRALinear, [target], kind="shared", r=2,
+                      alpha=2.0)
+    assert_true(report["a_is_b"], exercise=APPLY, inputs={"target": [target]},
+                message="model.a and model.b are one layer: when one of its names matches, apply_lora must set the "
+                        "same LoRALinear under every name it is registered under, so the layer stays shared")
+    check_apply(report, ["a", "b"], 2, 2.0, kind="shared", shapes={"a": (6, 6), "b": (6, 6)})
+
+
+@pytest.mark.exercise("apply_lora")
+def test_apply_lora_wraps_subclasses_of_linear(impl):
+    report = impl.run(apply_lora_scenario, impl.apply_lora, impl.LoRALinear, ["head", "body"], kind="subclass",
+                      r=2, alpha=4.0)
+    check_apply(report, ["head", "body"], 2, 4.0, kind="subclass", shapes={"head": (6, 3), "body": (6, 6)})
+
+
+@pytest.mark.exercise("apply_lora")
 def test_apply_lora_pretrained_resnet_head(impl):
     report = impl.run(apply_lora_scenario, impl.apply_lora, impl.LoRALinear, ["fc"], kind="resnet",
                       pretrained=True, dtype=torch.float32, r=4, alpha=8.0)
