@@ -1,5 +1,5 @@
 # wrong: calls F.cosine_similarity (forbidden)
-# hint: forbidden torch.cosine_similarity
+# hint: torch.cosine_similarity is one of the calls this topic forbids
 # caught by: the forbidden-call check (numerically it is identical)
 import torch.nn.functional as F
 

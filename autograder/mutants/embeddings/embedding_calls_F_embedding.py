@@ -1,5 +1,5 @@
 # wrong: calls F.embedding (forbidden)
-# hint: forbidden torch.nn.functional.embedding
+# hint: torch.nn.functional.embedding is one of the calls this topic forbids
 # caught by: the forbidden-call check (numerically it is identical)
 import torch.nn.functional as F
 

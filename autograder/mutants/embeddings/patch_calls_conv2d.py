@@ -1,5 +1,5 @@
 # wrong: calls F.conv2d (forbidden)
-# hint: forbidden torch.conv2d
+# hint: torch.conv2d is one of the calls this topic forbids
 # caught by: the forbidden-call check (numerically it is identical)
 import torch.nn.functional as F
 

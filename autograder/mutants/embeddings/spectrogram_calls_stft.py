@@ -1,5 +1,5 @@
 # wrong: calls torch.stft (forbidden)
-# hint: forbidden torch.stft
+# hint: torch.stft is one of the calls this topic forbids
 # caught by: the forbidden-call check (numerically it is identical)
 def spectrogram(wave, n_fft=400, hop_length=160):
     if not wave.is_floating_point():
