@@ -331,7 +331,8 @@ def activation_std_by_layer(
     sampling uses one ``torch.Generator`` seeded with ``seed``, in the order
     ``h_0`` then ``W_1, ..., W_depth``; CPU, no autograd, **float64**, so that
     the exploding (``"normal01"``: x16-23 per layer) and vanishing (``"small"``)
-    runs stay finite at depth 50 instead of overflowing to inf/nan in float32.
+    runs stay finite and non-zero at depth 50 instead of overflowing to inf/nan
+    or underflowing to 0 in float32.
 
     With ``width=512, n=1024, seed=0`` at depth 50, kaiming+relu ends at
     1.05x of the first layer's std (within x0.5-2) and xavier+relu at 4.4e-8 of it

@@ -93,7 +93,7 @@ def l2_penalty(module: nn.Module, weight_decay: float, include_bias: bool = Fals
     Args:
         module: the model.
         weight_decay: λ, ``>= 0``.
-        include_bias: also penalise parameters with ``dim() <= 1``. Default: ``False``.
+        include_bias: also penalise parameters with ``dim() <= 1`` (1-d and 0-d alike). Default: ``False``.
 
     Shape:
         - output: ``()``, a scalar tensor, differentiable w.r.t. the parameters (``0.`` if nothing is penalised,
@@ -128,6 +128,8 @@ class EarlyStopping:
 
     ``best`` starts at ``+inf`` ("min") / ``-inf`` ("max"), so the first finite metric always improves; a NaN
     metric never improves. ``patience=0`` stops at the first step without improvement (like ``patience=1``).
+    ``step`` may be called again after it returned ``True``: the same rule applies (the stop is not remembered,
+    so an improvement resets ``counter`` and returns ``False``; another bad step returns ``True`` again).
     Nothing is restored automatically: call :meth:`restore` after the loop.
 
     Args:

@@ -88,16 +88,20 @@ def running_misconceptions(x, running_mean, running_var, momentum):
     x = x.detach()
     dims = reduce_dims(x)
     mean, var, unbiased = x.mean(dims), x.var(dims, correction=0), x.var(dims, correction=1)
-    unchanged = "the buffer unchanged: update it in place (mul_ / add_ / copy_), rebinding a name changes nothing"
     reversed_ = ("momentum weighting the old value (running = momentum * running + (1 - momentum) * batch): "
                  "momentum is the weight of the new batch")
-    wrong_mean = {
-        unchanged: running_mean.clone(),
-        reversed_: momentum * running_mean + (1 - momentum) * mean,
-    }
-    wrong_var = {
-        unchanged: running_var.clone(),
-        reversed_: momentum * running_var + (1 - momentum) * unbiased,
+    # An unchanged buffer has several causes; at momentum 1 the reversed update leaves it unchanged too.
+    causes = ["the update rebinds a name (running_mean = ...) where it must write into the buffer in place "
+              "(mul_ / add_ / copy_): rebinding a name changes nothing", "the update is skipped in training"]
+    if momentum == 1:
+        causes.append(reversed_)
+    unchanged = "its value before the call (the buffer was not updated); common causes: " + "; ".join(causes)
+    wrong_mean = {unchanged: running_mean.clone()}
+    wrong_var = {unchanged: running_var.clone()}
+    if momentum != 1:  # at momentum 1 the reversed update is the unchanged buffer, named above
+        wrong_mean[reversed_] = momentum * running_mean + (1 - momentum) * mean
+        wrong_var[reversed_] = momentum * running_var + (1 - momentum) * unbiased
+    wrong_var |= {
         "an update with the biased batch variance (running_var stores the unbiased one: times n / (n - 1))":
             (1 - momentum) * running_var + momentum * var,
     }
@@ -549,6 +553,9 @@ def backward_misconceptions(x, gamma, output, eps):
         "the gradient without the - x_hat * mean(g * x_hat) term (x also moves the batch variance)":
             inv_std * (g - g.mean(0)),
     }
+    if not torch.allclose(gamma, torch.ones_like(gamma)):
+        wrong_x["the gradient without the factor gamma (g = dL/dx_hat = dL/dy * gamma, not dL/dy)"] = \
+            inv_std * (up - up.mean(0) - x_hat * (up * x_hat).mean(0))
     wrong_gamma = {"sum(dL/dy) without the factor x_hat (dL/dgamma = sum(dL/dy * x_hat))": up.sum(0)}
     return wrong_x, wrong_gamma
 

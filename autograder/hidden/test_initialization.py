@@ -20,7 +20,7 @@ import torch
 from torch.nn import init as torch_init
 
 from autograder.compare import assert_close, assert_true
-from autograder.fixtures.initialization import apply_init, fill
+from autograder.fixtures.initialization import apply_init, apply_init_with_generator, fill
 
 FAN = "initialization.calculate_fan_in_and_fan_out"
 GAIN = "initialization.calculate_gain"
@@ -403,6 +403,27 @@ def test_init_weights_is_reproducible_under_manual_seed(impl):
 
 
 @pytest.mark.exercise("init_weights")
+def test_init_weights_draws_from_the_generator(impl):
+    first = impl.run(apply_init_with_generator, impl.init_weights, 11, global_seed=0)
+    again = impl.run(apply_init_with_generator, impl.init_weights, 11, global_seed=1)
+    other = impl.run(apply_init_with_generator, impl.init_weights, 12, global_seed=0)
+    for name, layer in first.items():
+        if layer["type"] not in ("Linear", "Conv2d"):
+            continue
+        where = {f"layer {name} ({layer['type']}) weight": layer["weight"]}
+        fan_in = math.prod(layer["weight"].shape[1:])
+        check_samples(layer["weight"], "normal", math.sqrt(2.0 / fan_in), INIT_WEIGHTS, where, {})
+        assert_close(again[name]["weight"], layer["weight"], exercise=INIT_WEIGHTS, rtol=0.0, atol=0.0,
+                     what=f"layer {name} weight with generator seeded 11 under torch.manual_seed(0), then (1)",
+                     inputs=where,
+                     hint="with generator= given, draw every weight from it (pass it on to kaiming_normal_): the "
+                          "global seed must not matter")
+        assert_true(not torch.equal(other[name]["weight"], layer["weight"]), exercise=INIT_WEIGHTS, inputs=where,
+                    message=f"generators seeded 11 and 12 gave the same weights for layer {name}: draw from "
+                            "the `generator` argument")
+
+
+@pytest.mark.exercise("init_weights")
 @pytest.mark.parametrize("layer", ["linear", "conv1d", "conv3d", "nobias"])
 def test_init_weights_single_layers(impl, layer):
     # one layer at a time, built next to the submission; weights are returned by value
@@ -551,6 +572,42 @@ def test_activation_std_trends(impl):
                 message=f"small+linear should shrink ~0.16x per layer at width 256, got {lin_small}")
     assert_true(all(0.8 < v < 1.0 for v in tanh_big), exercise=ACT,
                 message=f"normal01+tanh saturates: every std between 0.8 and 1, got {tanh_big}")
+
+
+def reference_activation_std_float64(depth, width, init, n, seed):
+    """The linear recipe with torch.nn.init, in float64."""
+    g = torch.Generator().manual_seed(seed)
+    stds = []
+    with torch.no_grad():
+        h = torch.randn(n, width, generator=g, dtype=torch.float64)
+        for _ in range(depth):
+            W = torch.empty(width, width, dtype=torch.float64)
+            torch_init.normal_(W, 0.0, 1.0 if init == "normal01" else 0.01, generator=g)
+            h = h @ W.T
+            stds.append(h.std().item())
+    return stds
+
+
+@pytest.mark.exercise("activation_std_by_layer")
+@pytest.mark.parametrize("init", ["normal01", "small"])
+def test_activation_std_computes_in_float64(impl, init):
+    # Width 256: normal01 grows ~16x per layer (16^50 ~ 1e60 overflows float32's 3e38 near layer 32), small
+    # shrinks ~0.16x (0.16^50 ~ 1e-40: float32 underflows, its std turns 0). float64 holds both. 50% (a scale
+    # check, not rounding): the documented order matches exactly, while another sampling order (W.T, randn * std)
+    # random-walks away by up to 22% at layer 50 over 12 seeds; float32 gives inf/nan or 0, caught above.
+    depth, width, n, seed = 50, 256, 256, 2
+    got = impl.activation_std_by_layer(depth, width, init, "linear", n=n, seed=seed)
+    want = reference_activation_std_float64(depth, width, init, n, seed)
+    inputs = {"depth": depth, "width": width, "init": init, "nonlinearity": "linear", "n": n, "seed": seed}
+    assert_true(isinstance(got, list) and len(got) == depth and all(isinstance(v, float) for v in got),
+                exercise=ACT, message=f"expected a list of {depth} floats, got {got!r}")
+    bad = [i + 1 for i, v in enumerate(got) if not (math.isfinite(v) and v > 0)]
+    assert_true(not bad, exercise=ACT, inputs=inputs,
+                message=f"the std at layers {bad[:5]}{'...' if len(bad) > 5 else ''} is "
+                        f"{got[bad[0] - 1] if bad else ''}: compute in float64 (float32 "
+                        + ("overflows to inf/nan" if init == "normal01" else "underflows to 0") + " by depth 50)")
+    assert_close(torch.tensor(got, dtype=torch.float64), torch.tensor(want, dtype=torch.float64), exercise=ACT,
+                 what="per-layer std", rtol=0.5, atol=0.0, inputs=inputs)
 
 
 @pytest.mark.exercise("activation_std_by_layer")

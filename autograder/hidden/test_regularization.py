@@ -267,12 +267,16 @@ MODELS = {  # build_model kinds, as shown in messages
     "conv": "Conv2d(2,3,3)-BatchNorm2d(3)-Linear(12,2)",
     "frozen": "Linear(4,6) frozen-Tanh-Linear(6,3)",
     "tied": "Embedding(7,5) shared by Linear(5,7)",
+    "scalar": "(Linear(4,6)-Tanh-Linear(6,3)) * temperature, a 0-d parameter",
+    "norm_only": "LayerNorm(5) (1-d parameters only)",
+    "empty": "Tanh() (no parameters)",
 }
 
 
 def reference_l2(module, weight_decay, include_bias=False):
-    first = next(iter(module.parameters()))
-    total = torch.zeros((), dtype=first.dtype, device=first.device)
+    first = next(iter(module.parameters()), None)
+    total = (torch.zeros(()) if first is None  # no parameters: the default dtype, on the CPU
+             else torch.zeros((), dtype=first.dtype, device=first.device))
     for p in module.parameters():
         if p.dim() > 1 or include_bias:
             total = total + p.pow(2).sum()
@@ -296,6 +300,9 @@ def l2_misconceptions(kind, weight_decay, include_bias, dtype, device, expected)
             "the penalty over parameters named '*weight*': select by dim() > 1 (a norm layer's weight is 1-d)":
                 weight_decay * sum(p.pow(2).sum() for n, p in named if "weight" in n or include_bias),
         }
+        if include_bias:
+            wrong["the penalty without the 0-d parameters: with include_bias every parameter counts, "
+                  "0-d scalars too"] = weight_decay * sum(p.pow(2).sum() for p in selected if p.dim() > 0)
         if not include_bias:
             wrong["the penalty with biases and other 1-d parameters included: include_bias defaults to False"] = \
                 reference_l2(model, weight_decay, True)
@@ -328,7 +335,7 @@ def check_l2(got, want, kind, weight_decay, include_bias, dtype, device):
 
 @pytest.mark.exercise("l2_penalty")
 @pytest.mark.parametrize("include_bias", [None, False, True], ids=["default", "no-bias", "bias"])
-@pytest.mark.parametrize("kind", ["mlp", "norm", "conv", "frozen"])
+@pytest.mark.parametrize("kind", ["mlp", "norm", "conv", "frozen", "scalar"])
 def test_l2_penalty_value_and_gradients(impl, device, dtype, kind, include_bias):
     weight_decay = 0.3
     got = impl.run(l2_penalty_and_grads, impl.l2_penalty, kind, weight_decay, include_bias, dtype=dtype,
@@ -349,6 +356,22 @@ def test_l2_penalty_shared_weight_counts_once(impl, device, include_bias):
                                  "once)": twice})
     for name, grad in want["grads"].items():
         assert_close(got["grads"].get(name), grad, exercise=L2, what=f"gradient w.r.t. {name}", inputs=inputs)
+
+
+@pytest.mark.exercise("l2_penalty")
+@pytest.mark.parametrize("kind,want_dtype", [("norm_only", torch.float64), ("empty", torch.float32)],
+                         ids=["only-1d", "no-parameters"])
+def test_l2_penalty_nothing_penalised_is_a_zero_tensor(impl, kind, want_dtype):
+    got = impl.run(l2_penalty_and_grads, impl.l2_penalty, kind, 0.3)
+    inputs = {"model": MODELS[kind], "weight_decay": 0.3, "include_bias": None}
+    value = got["value"]
+    where = "the first parameter's dtype" if kind != "empty" else "the default dtype, on the CPU (no parameters)"
+    assert_true(isinstance(value, torch.Tensor) and value.shape == () and value.dtype == want_dtype
+                and value.device.type == "cpu", exercise=L2, inputs=inputs,
+                message=f"nothing is penalised here: expected a 0-d tensor 0. of {want_dtype} ({where}), got "
+                        + (f"a tensor of shape {tuple(value.shape)}, {value.dtype}" if isinstance(value, torch.Tensor)
+                           else f"{type(value).__name__} {value!r}"))
+    assert_close(value, torch.zeros((), dtype=want_dtype), exercise=L2, inputs=inputs)
 
 
 @pytest.mark.exercise("l2_penalty")
@@ -485,6 +508,31 @@ def test_EarlyStopping_scripted_metrics(impl, scenario):
                               f"expected {[s['stop'] for s in want['steps']]}")
     assert_true(all(s["stop_is_bool"] for s in got["steps"]), exercise=ES,
                 message=f"{call}: step() must return a bool (True = stop now, False otherwise)")
+
+
+CONTINUE_SCENARIOS = {  # fed in full: step() keeps applying the rule after it has returned True
+    "improves-after-stop": ({"patience": 2}, [1.0, 2.0, 2.0, 0.5, 2.0, 2.0, 3.0]),
+    "max-improves-after-stop": ({"mode": "max", "patience": 1}, [0.5, 0.4, 0.6, 0.6, 0.7]),
+}
+
+
+@pytest.mark.exercise("EarlyStopping")
+@pytest.mark.parametrize("scenario", list(CONTINUE_SCENARIOS))
+def test_EarlyStopping_step_after_a_stop(impl, scenario):
+    kwargs, metrics = CONTINUE_SCENARIOS[scenario]
+    got = impl.run(early_stopping_trace, impl.EarlyStopping, metrics, kwargs, stop_at_first=False)
+    want = early_stopping_trace(ReferenceEarlyStopping, metrics, kwargs, stop_at_first=False)
+    mine, ref = summary(got), summary(want)
+    if not same(mine, ref):
+        t = next(i for i in range(len(ref)) if not same(mine[i:i + 1], ref[i:i + 1]))
+        call = f"EarlyStopping({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) fed {metrics} (all of them)"
+        assert_true(False, exercise=ES,
+                    message=f"{call}: at step {t} (metric {metrics[t]}) got {describe_step(got['steps'][t])}; "
+                            f"expected {describe_step(want['steps'][t])}"
+                            "\n  rule: step() may be called again after it returned True and applies the same rule: "
+                            "an improvement resets counter and returns False (the stop is not remembered)"
+                            f"\n  stop steps: got {[s['stop'] for s in got['steps']]}, "
+                            f"expected {[s['stop'] for s in want['steps']]}")
 
 
 RESTORE_SCENARIOS = {
