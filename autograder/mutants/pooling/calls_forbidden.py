@@ -1,5 +1,5 @@
 # wrong: calls the forbidden F.max_pool2d and F.avg_pool2d instead of building the windows
-# hint: torch.nn.functional.max_pool2d is one of the calls this topic forbids
+# hint: forbidden call torch.nn.functional.max_pool2d
 # caught by: the forbidden-call scan (static: F.max_pool2d / F.avg_pool2d in the source; at run time: the call itself); numbers are right
 def max_pool2d(x, kernel_size, stride=None, padding=0):
     _check_input(x)
