@@ -116,10 +116,10 @@ def _member_problem(info: zipfile.ZipInfo) -> str | None:
         return f"member {name!r} leaves the archive's folder ('..')"
     if "\x00" in name:
         return f"member name with a NUL byte {name!r}"
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
+    kind = stat.S_IFMT(info.external_attr >> 16)  # Unix file type; 0 when the archiver did not record one
+    if kind == stat.S_IFLNK:
         return f"symbolic link {name!r}"
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
         return f"special file {name!r}"
     return None
 
