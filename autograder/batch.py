@@ -69,13 +69,14 @@ class Student:
 # --------------------------------------------------------------------------- input
 
 def discover(root: str) -> list[Student]:
-    """The students under ``root``: each folder and each ``.zip`` file, sorted by id (hidden entries skipped)."""
+    """The students under ``root``: each folder and each ``.zip`` file, sorted by id (hidden entries and
+    ``__MACOSX`` skipped); two submissions with one id (``ann/`` and ``ann.zip``) are a :class:`BatchError`."""
     if not os.path.isdir(root):
         raise BatchError(f"submissions folder not found: {root}")
     found: dict[str, Student] = {}
     for name in sorted(os.listdir(root)):
         path = os.path.join(root, name)
-        if name.startswith((".", "_")):
+        if name.startswith(".") or name in IGNORED_TOP:
             continue
         if os.path.isdir(path):
             sid = name
@@ -494,10 +495,15 @@ def run(root: str, out: str, *, topics: list[str] | None = None, suite: str = "a
     with Progress(len(todo), stream) as progress, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(grade_student, s, out, topics=topics, suite=suite, device=device, grading=grading,
                                level=level, grade=grade) for s in todo]
-        for future in as_completed(futures):
-            record = future.result()
-            graded_now.append(record["student"])
-            progress.step(record)
+        try:
+            for future in as_completed(futures):
+                record = future.result()
+                graded_now.append(record["student"])
+                progress.step(record)
+        except BaseException:  # interrupted: finish the students in progress, start no other
+            for future in futures:
+                future.cancel()
+            raise
     records = load_records(out)
     summary = write_outputs(out, records, list(grading.topics))
     return BatchResult(sorted(graded_now), skipped, records, summary)

@@ -197,6 +197,29 @@ def test_resume_grades_only_the_missing_and_force_regrades_all(tmp_path, grading
     assert sorted(grader.calls) == ["ann", "ben", "cat"]
 
 
+def test_an_interrupted_batch_stops_and_its_resume_equals_a_clean_run(tmp_path, grading):
+    root = make_class(tmp_path / "root", {"a": "CORRECT", "b": "WRONG", "c": "CORRECT", "d": "WRONG", "e": "WRONG"})
+    fake_run(root, tmp_path / "clean", grading, FakeGrader())
+
+    class Interrupted(FakeGrader):
+        def __call__(self, folder, **kwargs):
+            result = super().__call__(folder, **kwargs)
+            if len(self.calls) == 2:
+                raise KeyboardInterrupt  # Ctrl-C while the second student is graded
+            return result
+
+    interrupted = Interrupted()
+    with pytest.raises(KeyboardInterrupt):
+        fake_run(root, tmp_path / "out", grading, interrupted)
+    assert len(interrupted.calls) <= 3  # the pending students were not started
+    done = {n[:-5] for n in os.listdir(tmp_path / "out" / "students") if n.endswith(".json")}
+    assert "a" in done and "b" not in done
+    resumed = FakeGrader()
+    fake_run(root, tmp_path / "out", grading, resumed)
+    assert sorted(resumed.calls) == sorted({"a", "b", "c", "d", "e"} - done)
+    assert (tmp_path / "out" / "gradebook.csv").read_text() == (tmp_path / "clean" / "gradebook.csv").read_text()
+
+
 def test_one_students_grader_fault_does_not_stop_the_batch(tmp_path, grading):
     root = make_class(tmp_path / "root", {"ann": "CORRECT", "bob": "BOOM", "cy": "WRONG"})
     result, log = fake_run(root, tmp_path / "out", grading, FakeGrader(), jobs=2)
