@@ -460,7 +460,9 @@ class Progress:
         if self.bar:
             self.bar.update(self.task, advance=1, description=f"{failures} · {record['student']}")
             return
-        score = "" if record.get("score") is None else f" {report.fmt(record['score'])}/{report.fmt(record['max_score'])}"
+        score = ""
+        if record.get("score") is not None:
+            score = f" {report.fmt(record['score'])}/{report.fmt(record['max_score'])}"
         print(f"  [{self.done}/{self.total}] {record['student']}: {record['status']}{score} · {failures} · "
               f"ETA {self.eta()}", file=self.stream, flush=True)
 
