@@ -1,6 +1,6 @@
-"""Command line: ``python -m autograder {grade,validate,generate} …`` (see README.md).
+"""Command line: ``python -m autograder {grade,batch,merge,validate,generate} …`` (see README.md).
 
-Exit codes: 0 done (whatever the score), 1 ``validate`` found a problem, 2 bad usage
+Exit codes: 0 done (whatever the score), 1 ``validate`` (or ``merge --strict``) found a problem, 2 bad usage
 or bad input (message names it), 3 the grader itself failed.
 """
 from __future__ import annotations
@@ -33,6 +33,26 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default=None, help="write the report here instead of standard output")
     g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="topics graded in parallel")
     _sandbox_options(g)
+
+    b = sub.add_parser("batch", help="grade every submission (folder or .zip) under ROOT into DIR")
+    b.add_argument("root", metavar="ROOT", help="one folder or .zip archive per student (id = its name)")
+    b.add_argument("--out", required=True, metavar="DIR",
+                   help="writes DIR/students/<id>.json and .txt, DIR/gradebook.csv, DIR/class_report.md/.html")
+    b.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="students graded at once")
+    b.add_argument("--suite", choices=("public", "hidden", "all"), default="all")
+    b.add_argument("--topics", default=None, help="comma-separated topics (default: all in grading.yml)")
+    b.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
+    b.add_argument("--force", action="store_true", help="regrade students whose JSON is already in DIR")
+    b.add_argument("--shard", default=None, metavar="I/N",
+                   help="grade only shard I of N: the students at sorted positions I-1, I-1+N, I-1+2N, …")
+    _sandbox_options(b)
+
+    m = sub.add_parser("merge", help="combine the outputs of several batch runs (shards) into one gradebook")
+    m.add_argument("folders", nargs="+", metavar="DIR", help="batch output folders")
+    m.add_argument("--out", required=True, metavar="DIR", help="where the merged students/ and gradebook go")
+    m.add_argument("--expected", default=None, metavar="FILE",
+                   help="the class list, one student id per line: ids graded nowhere are reported missing")
+    m.add_argument("--strict", action="store_true", help="exit 1 when a student is duplicated or missing")
 
     v = sub.add_parser("validate", help="solutions full marks, stubs zero, known-wrong variants caught")
     v.add_argument("--topics", default=None)
@@ -139,6 +159,69 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return EXIT_FAULT if result.get("faults") else EXIT_OK
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from autograder import batch
+
+    grading = config_mod.load()
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if not os.path.isdir(args.root):
+        raise UsageError(f"submissions folder not found: {args.root}")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"--out: not a folder: {args.out}")
+    if args.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: no CUDA device is available here (use cpu or auto)")
+    topics = _topics(args.topics, grading) or list(grading.topics)
+    try:
+        shard = batch.parse_shard(args.shard) if args.shard else None
+    except batch.BatchError as exc:
+        raise UsageError(str(exc)) from None
+    level = _sandbox_level(args)
+    try:
+        result = batch.run(args.root, args.out, topics=topics, suite=args.suite, device=args.device,
+                           jobs=args.jobs, force=args.force, shard_spec=shard, level=level, grading=grading)
+    except batch.BatchError as exc:
+        raise UsageError(str(exc)) from None
+    failed = {sid: r["status"] for sid, r in result.records.items()
+              if sid in result.graded_now and r["status"] != batch.GRADED}
+    print(f"{len(result.graded_now)} students processed ({len(result.graded_now) - len(failed)} graded, "
+          f"{len(failed)} not), {len(result.skipped)} skipped as already graded; "
+          f"gradebook: {os.path.join(args.out, 'gradebook.csv')}")
+    if failed:
+        print(f"{len(failed)} not graded:")
+        for sid, status in sorted(failed.items()):
+            print(f"  {sid}: {status}")
+    return EXIT_FAULT if any(s.startswith("grader fault") for s in failed.values()) else EXIT_OK
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from autograder import batch
+
+    expected = None
+    if args.expected:
+        try:
+            with open(args.expected, encoding="utf-8") as f:
+                expected = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        except OSError as exc:
+            raise UsageError(f"--expected: cannot read {args.expected} ({exc.strerror})") from None
+    try:
+        result = batch.merge(args.folders, args.out, expected, list(config_mod.load().topics))
+    except batch.BatchError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"merged {len(result.records)} students from {len(args.folders)} folders into "
+          f"{os.path.join(args.out, 'gradebook.csv')}")
+    for sid, where in sorted(result.duplicates.items()):
+        print(f"graded twice: {sid} (in {', '.join(where)}; kept {where[0]})")
+    for sid in result.missing:
+        print(f"missing: {sid}")
+    for sid in result.unexpected:
+        print(f"not on the expected list: {sid}")
+    problems = result.duplicates or result.missing
+    return EXIT_INVALID if args.strict and problems else EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from rich import box
     from rich.console import Console
@@ -189,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return {"grade": cmd_grade, "validate": cmd_validate, "generate": cmd_generate}[args.verb](args)
+        verbs = {"grade": cmd_grade, "batch": cmd_batch, "merge": cmd_merge, "validate": cmd_validate,
+                 "generate": cmd_generate}
+        return verbs[args.verb](args)
     except (UsageError, config_mod.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
