@@ -12,6 +12,20 @@ from autograder import source
 from autograder.config import REPO_ROOT
 
 
+# scaled dot-product attention without the 1/sqrt(E) scaling: a classic mistake with a known hint
+SDPA_WITHOUT_SCALING = """
+    def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False):
+        if mask is not None and is_causal:
+            raise ValueError("mask and is_causal cannot both be set")
+        L, S = q.shape[-2], k.shape[-2]
+        scores = q @ k.transpose(-2, -1)
+        if is_causal:
+            scores = scores.masked_fill(~torch.ones(L, S, dtype=torch.bool).tril(), float("-inf"))
+        weights = softmax(scores, dim=-1)
+        return weights @ v, weights
+"""
+
+
 def solution_text(topic: str = "attention") -> str:
     with open(os.path.join(source.SOLUTIONS, f"{topic}.py"), encoding="utf-8") as f:
         return source.strip_markers(f.read())

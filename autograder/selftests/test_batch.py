@@ -13,19 +13,8 @@ import pytest
 
 from autograder import batch, config, report
 from autograder.config import REPO_ROOT
-from autograder.selftests.helpers import make_config, make_submission, solution_text
+from autograder.selftests.helpers import SDPA_WITHOUT_SCALING, make_config, make_submission, solution_text
 
-NO_SCALING = """
-    def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False):
-        if mask is not None and is_causal:
-            raise ValueError("mask and is_causal cannot both be set")
-        L, S = q.shape[-2], k.shape[-2]
-        scores = q @ k.transpose(-2, -1)
-        if is_causal:
-            scores = scores.masked_fill(~torch.ones(L, S, dtype=torch.bool).tril(), float("-inf"))
-        weights = softmax(scores, dim=-1)
-        return weights @ v, weights
-"""
 ABSOLUTE = f"/tmp/autograder-evil-{uuid.uuid4().hex}.py"  # an archive member that must never be written
 SCALING_HINT = "hint: your output equals attention without the 1/sqrt(E) scaling."
 
@@ -67,7 +56,7 @@ def class_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
     root, out = base / "root", base / "out"
     make_submission(root / "alice")
-    make_submission(root / "bob", NO_SCALING)
+    make_submission(root / "bob", SDPA_WITHOUT_SCALING)
     make_zip(root / "carol.zip", {"carol-hw/attention.py": solution_text(), "__MACOSX/carol-hw/._attention.py": ""})
     make_zip(root / "mallory.zip", {"../mallory-was-here.py": "x = 1\n", "attention.py": solution_text()})
     env = {"AUTOGRADER_CONFIG": make_config(base)}

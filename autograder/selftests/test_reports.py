@@ -10,7 +10,7 @@ import pytest
 
 from autograder import judge, report
 from autograder.config import REPO_ROOT
-from autograder.selftests.helpers import make_config, make_submission
+from autograder.selftests.helpers import SDPA_WITHOUT_SCALING, make_config, make_submission
 
 
 @pytest.fixture(scope="module")
@@ -195,17 +195,7 @@ def test_scores_print_the_same_everywhere():
 
 
 def test_the_table_keeps_the_inputs_and_the_hint_of_a_first_failure(tmp_path):
-    folder = make_submission(tmp_path / "sub", """
-        def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False):
-            if mask is not None and is_causal:
-                raise ValueError("mask and is_causal cannot both be set")
-            L, S = q.shape[-2], k.shape[-2]
-            scores = q @ k.transpose(-2, -1)
-            if is_causal:
-                scores = scores.masked_fill(~torch.ones(L, S, dtype=torch.bool).tril(), float("-inf"))
-            weights = softmax(scores, dim=-1)
-            return weights @ v, weights
-    """)
+    folder = make_submission(tmp_path / "sub", SDPA_WITHOUT_SCALING)
     result = judge.grade(folder, topics=["attention"], suite="public", device="cpu")
     text = report.to_table(result, width=200)
     assert "attention.scaled_dot_product_attention: [failed]" in text
