@@ -20,8 +20,8 @@ def dropout(
 
     ``mask ~ Bernoulli(1 - p)`` (elementwise, same shape as x);  ``y = x * (mask / (1 - p))``, so ``E[y] = x``.
 
-    Special cases (as ``F.dropout``): ``x`` itself is returned (same tensor object) when ``not training``, ``p == 0``
-    or ``x`` is empty; ``p == 1`` gives ``x * 0`` (all zeros, gradient zero, no division by zero, no random draw).
+    Special cases (as ``F.dropout``): the output equals ``x`` (returning ``x`` itself is fine) when ``not training``,
+    ``p == 0`` or ``x`` is empty; ``p == 1`` gives all zeros with a zero gradient (no division by zero).
 
     Args:
         x: input of any shape, floating point.

@@ -52,7 +52,9 @@ def test_attention_causal_and_rejects_mask_with_is_causal(impl):
     q = torch.randn(1, 3, 4)
     out, _ = impl.scaled_dot_product_attention(q, q, q, is_causal=True)
     assert_close(out, F.scaled_dot_product_attention(q, q, q, is_causal=True),
-                 exercise="attention.scaled_dot_product_attention", inputs={"q": q, "is_causal": True})
+                 exercise="attention.scaled_dot_product_attention", inputs={"q": q, "is_causal": True},
+                 misconceptions={"attention without the 1/sqrt(E) scaling":
+                                 F.scaled_dot_product_attention(q, q, q, is_causal=True, scale=1.0)})
     with pytest.raises(ValueError):
         impl.scaled_dot_product_attention(q, q, q, mask=torch.ones(3, 3, dtype=torch.bool), is_causal=True)
 
