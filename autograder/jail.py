@@ -131,6 +131,9 @@ def build_root(spec: dict) -> None:
     root = spec["root"]
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m")
+    # The private /tmp first: a bind under /tmp (a checkout or venv there) then lands inside it, not beneath it.
+    os.makedirs(root + "/tmp", exist_ok=True)
+    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={int(spec['tmp_mb'])}m")
     for source, target in spec["binds"]:
         if os.path.lexists(source):
             bind(root, source, target)
@@ -142,8 +145,6 @@ def build_root(spec: dict) -> None:
         mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     except OSError:
         pass  # a container that masks parts of /proc forbids a fresh one: go without
-    os.makedirs(root + "/tmp", exist_ok=True)
-    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={int(spec['tmp_mb'])}m")
     pivot_root(root)
     mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 

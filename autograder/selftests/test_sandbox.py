@@ -4,6 +4,9 @@ Every case grades the public `attention` suite of a submission that is the solut
 one appended change, with short time limits from a private grading.yml.
 """
 import json
+import subprocess
+import sys
+import tempfile
 
 import pytest
 
@@ -22,6 +25,27 @@ def grade(tmp_path, monkeypatch):
         assert not report.get("faults"), report.get("faults")
         return report["topics"]["attention"]
     return run
+
+
+def test_the_jail_keeps_what_it_binds_under_tmp(tmp_path):
+    """A checkout or venv under /tmp (a clean clone there) stays visible inside the worker's private /tmp."""
+    jailed = [level for level in ("full", "namespaces") if sandbox.works(level)]
+    if not jailed:  # no jail on this machine: nothing is bound, the weaker levels read files in place
+        assert sandbox.best_level() in ("limits", "none")
+        return
+    (tmp_path / "checkout").mkdir()
+    (tmp_path / "checkout" / "module.py").write_text("VALUE = 42\n")
+    inside = str(tmp_path / "checkout")
+    assert inside.startswith("/tmp/")
+    for level in jailed:
+        with tempfile.TemporaryDirectory(prefix="autograder-test-root-") as root:
+            spec = sandbox._spec(level, config.Limits(), binds=sandbox._interpreter_binds() + [[inside, inside]],
+                                 devices=list(sandbox.DEVICES), cwd="/tmp", env={}, root=root,
+                                 argv=[sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, {inside!r}); "
+                                       "import module; assert module.VALUE == 42; open('/tmp/scratch', 'w')"])
+            done = subprocess.run([sys.executable, "-I", "-S", sandbox.JAIL, json.dumps(spec)],
+                                  capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, (level, done.stderr[-1000:])
 
 
 def statuses(topic_report, exercise):
