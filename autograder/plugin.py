@@ -93,6 +93,7 @@ class Submission:
         self.filename = f"{topic}.py"
         self.path = os.path.join(directory, self.filename)
         self.worker: Worker | None = None
+        self._undo_serving = lambda: None  # puts the local module's own exercises back (see ``serve``)
         self._module: Any = None
         self.load_error: SubmissionError | None = None
         topic_cfg = grading.topics[topic]
@@ -152,9 +153,6 @@ class Submission:
         self._undo_serving = lambda: None
         if names and not isinstance(self._module, _Broken):
             self._undo_serving = references.serve(vars(self._module), self.topic, names)
-
-    def _undo_serving(self) -> None:
-        pass
 
     @staticmethod
     def isinstance(obj: Any, cls: type) -> bool:
