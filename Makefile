@@ -5,6 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+COURSE := $(VENV)/.installed-optional
 
 .PHONY: grade test validate generate clean
 
@@ -13,10 +14,15 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
+# notebooks, nbgrader, workflow schemas: what the tests need beyond grading
+$(COURSE): $(STAMP) requirements-optional.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-optional.txt
+	touch $(COURSE)
+
 grade: $(STAMP)
 	$(PY) -m autograder grade
 
-test: $(STAMP)
+test: $(COURSE)
 	$(PY) -m pytest autograder/selftests
 
 validate: $(STAMP)
