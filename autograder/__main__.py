@@ -1,11 +1,12 @@
-"""Command line: ``python -m autograder {grade,batch,merge,validate,generate} …`` (see README.md).
+"""Command line: ``python -m autograder {grade,batch,merge,validate,generate,release} …`` (see README.md).
 
-Exit codes: 0 done (whatever the score), 1 ``validate`` (or ``merge --strict``) found a problem, 2 bad usage
+Exit codes: 0 done (whatever the score), 1 ``validate`` (``merge --strict``, ``release``) found a problem, 2 bad usage
 or bad input (message names it), 3 the grader itself failed.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 
@@ -61,7 +62,25 @@ def _parser() -> argparse.ArgumentParser:
     _sandbox_options(v)
 
     sub.add_parser("generate", help="rewrite exercises/ from the marked regions of solutions/")
+
+    r = sub.add_parser("release", help="write the student repository into OUT and check it for leaks")
+    r.add_argument("out", metavar="OUT", help="a new or empty folder")
+    r.add_argument("--force", action="store_true", help="replace whatever OUT holds")
     return parser
+
+
+#: Verbs of the instructor's repository and the module each needs: the student release ships none of them.
+INSTRUCTOR_VERBS = {"batch": "batch", "merge": "batch", "validate": "validate", "generate": "source",
+                    "release": "release"}
+
+
+def _check_release(args: argparse.Namespace) -> None:
+    """In the student release, say plainly what it does not hold, instead of failing on a missing file."""
+    module = INSTRUCTOR_VERBS.get(args.verb)
+    if module and importlib.util.find_spec(f"autograder.{module}") is None:
+        raise UsageError(f"`{args.verb}` is not part of the student release (it is the instructor's)")
+    if getattr(args, "suite", None) == "hidden" and not os.path.isdir(os.path.join(REPO_ROOT, "autograder", "hidden")):
+        raise UsageError("--suite hidden: the hidden tests are not part of the student release (use --suite public)")
 
 
 def _sandbox_options(parser: argparse.ArgumentParser) -> None:
@@ -268,19 +287,32 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from autograder import release
+
+    try:
+        written = release.write(args.out, force=args.force)
+    except release.ReleaseError as exc:
+        raise UsageError(str(exc)) from None
+    result = release.check(args.out)
+    sys.stdout.write(release.report(written, args.out, result))
+    return EXIT_INVALID if result.leaks else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        _check_release(args)
         verbs = {"grade": cmd_grade, "batch": cmd_batch, "merge": cmd_merge, "validate": cmd_validate,
-                 "generate": cmd_generate}
+                 "generate": cmd_generate, "release": cmd_release}
         return verbs[args.verb](args)
     except (UsageError, config_mod.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - anything else is the grader's own fault
-        from autograder.source import MarkerError
-        if isinstance(exc, MarkerError):
+        source = sys.modules.get("autograder.source")  # absent from the student release
+        if source is not None and isinstance(exc, source.MarkerError):
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         import traceback

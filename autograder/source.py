@@ -175,3 +175,15 @@ def drift(solutions_dir: str = SOLUTIONS, exercises_dir: str = EXERCISES) -> lis
             problems.append(f"exercises/{name} differs from solutions/{name} (run: python -m autograder "
                             f"generate)\n{diff}")
     return problems
+
+
+def region_lines(source: str) -> list[tuple[int, str]]:
+    """The lines inside the solution regions of a (well-formed) solution file, with their line numbers:
+    what a student must write, and what must never be shipped."""
+    lines, inside = [], False
+    for number, line in enumerate(source.splitlines(), start=1):
+        if line.strip() in (BEGIN, END):
+            inside = line.strip() == BEGIN
+        elif inside:
+            lines.append((number, line))
+    return lines

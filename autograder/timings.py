@@ -22,17 +22,19 @@ from autograder.config import REPO_ROOT, Topic
 PATH = os.path.join(REPO_ROOT, "autograder", "timings.json")
 
 
-def sources(topic: str) -> list[str]:
-    """The files whose change makes a topic's recorded times stale."""
-    return [os.path.join(REPO_ROOT, "tests", f"test_{topic}.py"),
-            os.path.join(REPO_ROOT, "autograder", "hidden", f"test_{topic}.py"),
-            os.path.join(REPO_ROOT, "solutions", f"{topic}.py")]
+def sources(topic: str, root: str = REPO_ROOT) -> list[str]:
+    """The files whose change makes a topic's recorded times stale (those of them that exist count: the
+    student release has the public tests only)."""
+    return [os.path.join(root, "tests", f"test_{topic}.py"),
+            os.path.join(root, "autograder", "hidden", f"test_{topic}.py"),
+            os.path.join(root, "solutions", f"{topic}.py")]
 
 
 @functools.lru_cache(maxsize=None)
-def fingerprint(topic: str) -> str:
+def fingerprint(topic: str, root: str = REPO_ROOT) -> str:
+    """A digest of the topic's :func:`sources` in the repository at ``root``."""
     digest = hashlib.sha256()
-    for path in sources(topic):
+    for path in sources(topic, root):
         if os.path.exists(path):
             with open(path, "rb") as f:
                 digest.update(f.read())

@@ -1,0 +1,336 @@
+"""``python -m autograder release OUT``: the student repository, and a check that nothing secret is in it.
+
+What a student gets is an explicit list, :data:`COPIED` (files copied as they are) and
+:func:`written` (files made for the release); nothing else of this repository leaves it. Every
+file of ``autograder/`` is named either in :data:`GRADER` (the grader of the public suite) or in
+:data:`INSTRUCTOR_ONLY`, and a self-test fails when a new file is in neither.
+
+Steps, each a function:
+
+1. :func:`plan` lists the released files: path in OUT -> where the bytes come from;
+2. :func:`write` writes them into OUT (refused when OUT is not empty, unless ``force``);
+3. :func:`find_leaks` searches every released text file for every secret line: each line of a
+   solution region of ``solutions/*.py`` and each line of the hidden tests and of the known-wrong
+   catalogue that no public file (tests, stubs) also holds, compared as token sequences, so that
+   spacing and a notebook's JSON quoting change nothing. Lines of fewer than :data:`MIN_TOKENS`
+   tokens (``return out``) are too common to mean anything and are not searched for.
+
+A leak names the released file and line and the secret it repeats; ``release`` then exits 1 and
+leaves OUT as it is, for the instructor to look at.
+"""
+from __future__ import annotations
+
+import ast
+import glob
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+
+import yaml
+
+from autograder import source, timings
+from autograder.config import REPO_ROOT
+
+#: The grader of the public suite: what ``python -m autograder grade --suite public`` and the plugin import.
+GRADER = ("__init__.py", "__main__.py", "compare.py", "config.py", "forbidden.py", "guard.py", "jail.py",
+          "judge.py", "plugin.py", "protocol.py", "remote.py", "report.py", "sandbox.py", "timings.py",
+          "worker.py", "fixtures")
+#: What stays with the instructor (``timings.json`` is released as a copy holding the public tests only).
+INSTRUCTOR_ONLY = ("batch.py", "release.py", "source.py", "validate.py", "timings.json", "hidden", "mutants",
+                   "attacks", "selftests", "student")
+#: Copied as they are: glob patterns relative to the repository (``**`` reaches into sub-folders).
+COPIED = ("exercises/*.py", "tests/*.py", "notebooks/**/*", "conftest.py", "pyproject.toml", "requirements.txt",
+          *(f"autograder/{name}" for name in GRADER if name != "fixtures"), "autograder/fixtures/*")
+#: Never released, wherever they match: caches and editor state.
+NOT_FOR_STUDENTS = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store")
+#: The student-only files, kept in this folder of the repository.
+STUDENT = os.path.join(REPO_ROOT, "autograder", "student")
+#: Packages of ``requirements-optional.txt`` the notebooks need (with their pins from there).
+NOTEBOOK_PACKAGES = ("ipykernel", "matplotlib", "jupyterlab")
+#: Shorter lines are not searched for: too common to reveal anything.
+MIN_TOKENS = 6
+#: Released folders whose lines may repeat a secret line by design, listed by the check but not failing it.
+REVIEWED = {"autograder/": "the grader's own code, shipped as it is; its fixtures run next to every submission "
+                           "in the sandbox (and hold the stand-ins for the exercises others use), so "
+                           "submissions can read them at grading time already"}
+
+TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+class ReleaseError(ValueError):
+    """The release cannot be written (bad OUT, malformed source); the message names what is wrong."""
+
+
+# ----------------------------------------------------------------------------- what is released
+
+
+def copied_files(root: str = REPO_ROOT) -> list[str]:
+    """The repository's files that are released as they are, relative to ``root``, sorted."""
+    found = set()
+    for pattern in COPIED:
+        for path in glob.glob(os.path.join(root, pattern), recursive=True):
+            rel = os.path.relpath(path, root)
+            if os.path.isfile(path) and not any(part in NOT_FOR_STUDENTS or part.endswith(".pyc")
+                                                for part in rel.split(os.sep)):
+                found.add(rel)
+    return sorted(found)
+
+
+def written(root: str = REPO_ROOT) -> dict[str, str]:
+    """The files made for the release (path in OUT -> text), except ``timings.json`` (see :func:`public_timings`)."""
+    with open(os.path.join(root, "grading.yml"), encoding="utf-8") as f:
+        grading = public_grading(f.read(), public_test_names(root))
+    files = {"grading.yml": grading, "requirements-notebooks.txt": notebook_requirements(root)}
+    for name, target in (("README.md", "README.md"), ("Makefile", "Makefile"), ("gitignore", ".gitignore")):
+        with open(os.path.join(STUDENT, name), encoding="utf-8") as f:
+            files[target] = f.read()
+    return files
+
+
+def public_test_names(root: str = REPO_ROOT) -> set[str]:
+    """The test functions of the public suite (``tests/test_*.py``)."""
+    names = set()
+    for path in glob.glob(os.path.join(root, "tests", "test_*.py")):
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), filename=path)
+        names.update(node.name for node in tree.body if isinstance(node, ast.FunctionDef))
+    return names
+
+
+def public_grading(text: str, public_tests: set[str]) -> str:
+    """``grading.yml`` without the points of hidden tests (``tests: {test_…: n}`` naming a test that is not
+    public): the names of hidden tests are not for students. Comments and layout are kept; the result is
+    checked to mean exactly the original minus those entries."""
+    data = yaml.safe_load(text)
+    hidden = sorted({name for topic in data["topics"].values() for exercise in topic["exercises"].values()
+                     for name in exercise.get("tests", {}) if name not in public_tests})
+    for name in hidden:
+        # in a flow mapping: ", name: 3" or "name: 3, " or "name: 3"; in a block mapping: the whole line
+        text = re.sub(rf"(,\s*{name}:\s*[\d.]+\b|\b{name}:\s*[\d.]+\s*,\s*|\b{name}:\s*[\d.]+\b)", "", text)
+    text = re.sub(r",\s*tests:\s*\{\s*\}", "", text)  # an exercise left with no per-test points
+    expected = data
+    for topic in expected["topics"].values():
+        for exercise in topic["exercises"].values():
+            tests = {k: v for k, v in exercise.pop("tests", {}).items() if k in public_tests}
+            if tests:
+                exercise["tests"] = tests
+    if yaml.safe_load(text) != expected:
+        raise ReleaseError("grading.yml: could not remove the hidden tests' points from it "
+                           f"({', '.join(hidden)}); write their entries as `tests: {{name: points, …}}`")
+    return text
+
+
+def notebook_requirements(root: str = REPO_ROOT) -> str:
+    """``requirements-notebooks.txt``: the grading requirements and the notebook packages, pinned as in
+    ``requirements-optional.txt`` (the course tooling, nbgrader and the schema checks, stays behind)."""
+    with open(os.path.join(root, "requirements-optional.txt"), encoding="utf-8") as f:
+        pins = {re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0].lower(): line.strip()
+                for line in f if line.strip() and not line.lstrip().startswith(("#", "-"))}
+    missing = [name for name in NOTEBOOK_PACKAGES if name not in pins]
+    if missing:
+        raise ReleaseError(f"requirements-optional.txt: no pin for {', '.join(missing)} (the notebooks need them)")
+    return ("# The notebooks: `pip install -r requirements-notebooks.txt`, then `jupyter lab notebooks/`.\n"
+            "-r requirements.txt\n" + "".join(pins[name] + "\n" for name in NOTEBOOK_PACKAGES))
+
+
+def public_timings(out: str, root: str = REPO_ROOT) -> str:
+    """``autograder/timings.json`` for the release: the public tests' times only, fingerprinted as the
+    released grader will compute it (over the public test files; a stale topic is left out, so its tests
+    get ``test_timeout`` as they would here)."""
+    try:
+        with open(os.path.join(root, "autograder", "timings.json"), encoding="utf-8") as f:
+            recorded = json.load(f)["topics"]
+    except (OSError, ValueError, KeyError):
+        recorded = {}
+    fingerprint = timings.fingerprint.__wrapped__  # uncached: OUT is new
+    topics = {}
+    for name, record in sorted(recorded.items()):
+        if record.get("fingerprint") != fingerprint(name, root):
+            continue
+        topics[name] = {"fingerprint": fingerprint(name, out),
+                        "tests": {k: v for k, v in record.get("tests", {}).items() if k.startswith("tests/")}}
+    return json.dumps({"about": "seconds each public test took on the reference solutions", "topics": topics},
+                      indent=1) + "\n"
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+@dataclass
+class Written:
+    files: list[str]          # paths relative to OUT, sorted
+
+    def counts(self) -> dict[str, int]:
+        """Files per top-level part (``exercises``, ``tests``, ``notebooks``, ``autograder``, ``.``)."""
+        counts: dict[str, int] = {}
+        for path in self.files:
+            part = path.split(os.sep)[0] if os.sep in path else "."
+            counts[part] = counts.get(part, 0) + 1
+        return counts
+
+
+def check_out(out: str, force: bool, root: str = REPO_ROOT) -> None:
+    """OUT must be a new or empty folder (any folder with ``force``), and never the repository or above it."""
+    out_real, root_real = os.path.realpath(out), os.path.realpath(root)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ReleaseError(f"OUT is not a folder: {out}")
+    if root_real == out_real or root_real.startswith(out_real.rstrip(os.sep) + os.sep):
+        raise ReleaseError(f"OUT must not be the repository or a folder holding it: {out}")
+    if os.path.isdir(out) and os.listdir(out) and not force:
+        raise ReleaseError(f"OUT is not empty: {out} (choose a new folder, or pass --force to replace its contents)")
+
+
+def write(out: str, force: bool = False, root: str = REPO_ROOT) -> Written:
+    """Write the student repository into ``out``; with ``force`` whatever ``out`` held is removed first."""
+    check_out(out, force, root)
+    files = written(root)  # made (and checked) before anything is written
+    if os.path.isdir(out):
+        for entry in os.listdir(out):
+            path = os.path.join(out, entry)
+            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+    for rel in copied_files(root):
+        os.makedirs(os.path.dirname(os.path.join(out, rel)), exist_ok=True)
+        shutil.copy2(os.path.join(root, rel), os.path.join(out, rel))
+    files[os.path.join("autograder", "timings.json")] = public_timings(out, root)
+    for rel, text in files.items():
+        with open(os.path.join(out, rel), "w", encoding="utf-8") as f:
+            f.write(text)
+    return Written(sorted(copied_files(root) + list(files)))
+
+
+# ----------------------------------------------------------------------------- the leak check
+
+
+@dataclass(frozen=True)
+class Leak:
+    file: str       # released file, relative to OUT
+    line: int
+    secret: str     # e.g. "solution line from solutions/attention.py:34"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.secret}"
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    return tuple(TOKEN.findall(text))
+
+
+def public_lines(root: str = REPO_ROOT) -> set[tuple[str, ...]]:
+    """Lines students see anyway: the public tests, and what the solution files hold outside their regions
+    (signatures, docstrings, argument checks: the stubs are made of them)."""
+    public = set()
+    for path in glob.glob(os.path.join(root, "tests", "*.py")):
+        with open(path, encoding="utf-8") as f:
+            public.update(tokens(line) for line in f)
+    for path in glob.glob(os.path.join(root, "solutions", "*.py")):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        inside = {number for number, _ in source.region_lines(text)}
+        public.update(tokens(line) for number, line in enumerate(text.splitlines(), start=1) if number not in inside)
+    return public
+
+
+def secret_lines(root: str = REPO_ROOT) -> dict[tuple[str, ...], str]:
+    """Token sequence -> what it is and where it comes from, for every line a release must not contain: the
+    solution regions, the hidden tests and the known-wrong catalogue, less the :func:`public_lines`."""
+    public = public_lines(root)
+    secrets: dict[tuple[str, ...], str] = {}
+
+    def add(line: str, what: str, path: str, number: int) -> None:
+        key = tokens(line)
+        if len(key) >= MIN_TOKENS and key not in secrets and key not in public:
+            secrets[key] = f"{what} from {os.path.relpath(path, root)}:{number}"
+
+    for path in sorted(glob.glob(os.path.join(root, "solutions", "*.py"))):
+        with open(path, encoding="utf-8") as f:
+            for number, line in source.region_lines(f.read()):
+                add(line, "solution line", path, number)
+    for pattern, what in (("autograder/hidden/*.py", "hidden test line"),
+                          ("autograder/mutants/**/*.py", "known-wrong line")):
+        for path in sorted(glob.glob(os.path.join(root, pattern), recursive=True)):
+            with open(path, encoding="utf-8") as f:
+                for number, line in enumerate(f, start=1):
+                    add(line, what, path, number)
+    return secrets
+
+
+def _readings(line: str) -> list[str]:
+    """A line as written, and, when it is a JSON string (a notebook's source line), as decoded."""
+    readings = [line]
+    stripped = line.strip().rstrip(",")
+    if stripped.startswith('"') and stripped.endswith('"'):
+        try:
+            decoded = json.loads(stripped)
+        except json.JSONDecodeError:
+            decoded = None
+        if isinstance(decoded, str):
+            readings += decoded.splitlines()
+    return readings
+
+
+@dataclass
+class Check:
+    leaks: list[Leak]       # fail the release
+    reviewed: list[Leak]    # repeats in the folders of :data:`REVIEWED`: listed, not failing
+    searched: int           # text files searched
+    binary: list[str]       # files that are not text (relative to OUT), not searched
+    secrets: int            # secret lines searched for
+
+
+def check(out: str, root: str = REPO_ROOT) -> Check:
+    """Search every file under ``out`` for the secret lines of the repository at ``root``."""
+    secrets = secret_lines(root)
+    found, searched, binary = find_leaks(out, secrets)
+    reviewed = [leak for leak in found if leak.file.replace(os.sep, "/").startswith(tuple(REVIEWED))]
+    return Check([leak for leak in found if leak not in reviewed], reviewed, searched, binary, len(secrets))
+
+
+def find_leaks(out: str, secrets: dict[tuple[str, ...], str]) -> tuple[list[Leak], int, list[str]]:
+    """Every line under ``out`` that repeats a secret line (compared as token sequences), the number of text
+    files searched, and the files that are not text (relative to ``out``)."""
+    leaks, binary, searched = [], [], 0
+    for folder, dirs, names in os.walk(out):
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, out)
+            with open(path, "rb") as f:
+                data = f.read()
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            if text is None or "\0" in text:
+                binary.append(rel)
+                continue
+            searched += 1
+            for number, line in enumerate(text.splitlines(), start=1):
+                if source.BEGIN in line or source.END in line:
+                    leaks.append(Leak(rel, number, "a solution region marker"))
+                    continue
+                found = [secrets[key] for key in map(tokens, _readings(line)) if key in secrets]
+                if found:
+                    leaks.append(Leak(rel, number, found[0]))
+    return leaks, searched, binary
+
+
+def report(written: Written, out: str, result: Check) -> str:
+    """What ``release`` prints: the files written, then the leak check's findings and verdict."""
+    lines = [f"wrote {len(written.files)} files to {out}: "
+             + ", ".join(f"{n} in {part if part != '.' else 'the top folder'}"
+                         for part, n in sorted(written.counts().items()))]
+    by_file: dict[str, int] = {}
+    for leak in result.reviewed:
+        by_file[leak.file] = by_file.get(leak.file, 0) + 1
+    if by_file:
+        lines.append(f"reviewed, not failing: {len(result.reviewed)} lines of the grader's own files repeat a "
+                     f"secret line ({REVIEWED['autograder/']}): "
+                     + ", ".join(f"{name} {n}" for name, n in sorted(by_file.items())))
+    lines += [str(leak) for leak in result.leaks]
+    verdict = (f"{len(result.leaks)} LEAKS: do not publish {out} (it is left as written, for you to look at)"
+               if result.leaks else "no leak")
+    lines.append(f"leak check: {verdict}; {result.searched} text files searched for {result.secrets} secret lines"
+                 + (f"; not text, not searched: {', '.join(result.binary)}" if result.binary else ""))
+    return "\n".join(lines) + "\n"
