@@ -7,16 +7,20 @@ file of ``autograder/`` is named either in :data:`GRADER` (the grader of the pub
 
 Steps, each a function:
 
-1. :func:`plan` lists the released files: path in OUT -> where the bytes come from;
-2. :func:`write` writes them into OUT (refused when OUT is not empty, unless ``force``);
-3. :func:`find_leaks` searches every released text file for every secret line: each line of a
+1. :func:`copied_files` and :func:`written` list what is released (the hidden tests' names are taken out
+   of ``grading.yml``, and ``timings.json`` keeps the public tests only: :func:`public_timings`);
+2. :func:`write` writes it into OUT (refused when OUT is not empty, unless ``force``);
+3. :func:`check` searches every file in OUT for every secret line (:func:`secret_lines`): each line of a
    solution region of ``solutions/*.py`` and each line of the hidden tests and of the known-wrong
-   catalogue that no public file (tests, stubs) also holds, compared as token sequences, so that
-   spacing and a notebook's JSON quoting change nothing. Lines of fewer than :data:`MIN_TOKENS`
-   tokens (``return out``) are too common to mean anything and are not searched for.
+   catalogue, less the lines students see anyway (:func:`public_lines`), compared as token sequences so
+   that spacing, a comment sign or a notebook's JSON quoting change nothing. Lines of fewer than
+   :data:`MIN_TOKENS` tokens (``return out``) are too common to mean anything and are not searched for.
 
 A leak names the released file and line and the secret it repeats; ``release`` then exits 1 and
-leaves OUT as it is, for the instructor to look at.
+leaves OUT as it is, for the instructor to look at. Repeats inside the grader's own files
+(:data:`REVIEWED`) are listed, file by file, without failing: the fixtures hold correct stand-ins for
+the exercises other exercises use (``grading.yml``'s ``uses``), and the sandbox mounts them next to every
+submission, so they are no more secret in the release than in grading.
 """
 from __future__ import annotations
 
@@ -189,7 +193,10 @@ def write(out: str, force: bool = False, root: str = REPO_ROOT) -> Written:
     if os.path.isdir(out):
         for entry in os.listdir(out):
             path = os.path.join(out, entry)
-            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
     for rel in copied_files(root):
         os.makedirs(os.path.dirname(os.path.join(out, rel)), exist_ok=True)
         shutil.copy2(os.path.join(root, rel), os.path.join(out, rel))
@@ -257,8 +264,9 @@ def secret_lines(root: str = REPO_ROOT) -> dict[tuple[str, ...], str]:
 
 
 def _readings(line: str) -> list[str]:
-    """A line as written, and, when it is a JSON string (a notebook's source line), as decoded."""
-    readings = [line]
+    """A line as written and, when it is a JSON string (a notebook's source line), as decoded; each also
+    without a comment sign in front."""
+    texts = [line]
     stripped = line.strip().rstrip(",")
     if stripped.startswith('"') and stripped.endswith('"'):
         try:
@@ -266,8 +274,8 @@ def _readings(line: str) -> list[str]:
         except json.JSONDecodeError:
             decoded = None
         if isinstance(decoded, str):
-            readings += decoded.splitlines()
-    return readings
+            texts += decoded.splitlines()
+    return texts + [text.lstrip().lstrip("#") for text in texts]
 
 
 @dataclass
@@ -326,7 +334,8 @@ def report(written: Written, out: str, result: Check) -> str:
         by_file[leak.file] = by_file.get(leak.file, 0) + 1
     if by_file:
         lines.append(f"reviewed, not failing: {len(result.reviewed)} lines of the grader's own files repeat a "
-                     f"secret line ({REVIEWED['autograder/']}): "
+                     "secret line (its fixtures hold the stand-ins for the exercises others use, and the sandbox "
+                     "shows them to every submission already): "
                      + ", ".join(f"{name} {n}" for name, n in sorted(by_file.items())))
     lines += [str(leak) for leak in result.leaks]
     verdict = (f"{len(result.leaks)} LEAKS: do not publish {out} (it is left as written, for you to look at)"
