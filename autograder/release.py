@@ -9,7 +9,8 @@ Steps, each a function:
 
 1. :func:`copied_files` and :func:`written` list what is released (the hidden tests' names are taken out
    of ``grading.yml``, and ``timings.json`` keeps the public tests only: :func:`public_timings`);
-2. :func:`write` writes it into OUT (refused when OUT is not empty, unless ``force``);
+2. :func:`write` writes it into OUT (refused when OUT is not empty, unless ``force``, and when ``exercises/``
+   is not what ``generate`` makes of ``solutions/``);
 3. :func:`check` searches every file in OUT for every secret line (:func:`secret_lines`): each line of a
    solution region of ``solutions/*.py`` and each line of the hidden tests and of the known-wrong
    catalogue, less the lines students see anyway (:func:`public_lines`), compared as token sequences so
@@ -189,6 +190,9 @@ def check_out(out: str, force: bool, root: str = REPO_ROOT) -> None:
 def write(out: str, force: bool = False, root: str = REPO_ROOT) -> Written:
     """Write the student repository into ``out``; with ``force`` whatever ``out`` held is removed first."""
     check_out(out, force, root)
+    stale = source.drift(os.path.join(root, "solutions"), os.path.join(root, "exercises"))
+    if stale:  # the stubs students would get are not the ones the tests and grading.yml were checked with
+        raise ReleaseError("; ".join(problem.splitlines()[0] for problem in stale))
     files = written(root)  # made (and checked) before anything is written
     if os.path.isdir(out):
         for entry in os.listdir(out):

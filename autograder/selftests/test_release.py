@@ -112,7 +112,7 @@ def _line_of(path: str, text: str) -> int:
 
 def test_a_planted_leak_fails_the_release_naming_file_and_line(tmp_path):
     """A copy of the repository with a solution line in a notebook (JSON-quoted) and a hidden test's line
-    in a stub: ``release`` exits 1, names both, and leaves OUT as written."""
+    in a notebook helper: ``release`` exits 1, names both, and leaves OUT as written."""
     repo = tmp_path / "repo"
     shutil.copytree(REPO_ROOT, repo, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache"))
     solution = next(line for _, line in source.region_lines((repo / "solutions" / "attention.py").read_text())
@@ -126,19 +126,26 @@ def test_a_planted_leak_fails_the_release_naming_file_and_line(tmp_path):
     hidden = next(line for line in (repo / "autograder" / "hidden" / "test_pooling.py").read_text().splitlines()
                   if line.startswith("def test_max_pool2d_is_vectorised"))
     hidden_at = _line_of(repo / "autograder" / "hidden" / "test_pooling.py", hidden)
-    stub = repo / "exercises" / "pooling.py"
-    stub.write_text(stub.read_text() + "\n" + hidden + "\n")
-    stub_at = len(stub.read_text().splitlines())
+    helper = repo / "notebooks" / "helpers.py"
+    helper.write_text('"""Plots."""\n\n' + hidden + "\n")
+    helper_at = len(helper.read_text().splitlines())
 
     out = tmp_path / "student"
     result = cli("release", str(out), cwd=repo)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"notebooks/planted.ipynb:{planted_at}: solution line from solutions/attention.py:{solution_at}" \
         in result.stdout
-    assert f"exercises/pooling.py:{stub_at}: hidden test line from autograder/hidden/test_pooling.py:{hidden_at}" \
+    assert f"notebooks/helpers.py:{helper_at}: hidden test line from autograder/hidden/test_pooling.py:{hidden_at}" \
         in result.stdout
     assert "leak check: 2 LEAKS" in result.stdout
-    assert (out / "notebooks" / "planted.ipynb").exists() and (out / "exercises" / "pooling.py").exists()
+    assert (out / "notebooks" / "planted.ipynb").exists() and (out / "notebooks" / "helpers.py").exists()
+
+    # a stub edited by hand (here: holding that line) is refused before anything is written
+    stub = repo / "exercises" / "pooling.py"
+    stub.write_text(stub.read_text() + "\n" + hidden + "\n")
+    edited = cli("release", str(tmp_path / "again"), cwd=repo)
+    assert edited.returncode == 2 and "exercises/pooling.py differs from solutions/pooling.py" in edited.stderr
+    assert not (tmp_path / "again").exists()
 
 
 def test_leak_check_ignores_spacing_and_comment_signs_but_not_common_lines(tmp_path):
