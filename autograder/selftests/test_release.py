@@ -124,7 +124,7 @@ def test_a_planted_leak_fails_the_release_naming_file_and_line(tmp_path):
     (repo / "notebooks" / "planted.ipynb").write_text(json.dumps(notebook, indent=1))
     planted_at = _line_of(repo / "notebooks" / "planted.ipynb", json.dumps(f"    {solution}\n"))
     hidden = next(line for line in (repo / "autograder" / "hidden" / "test_pooling.py").read_text().splitlines()
-                  if line.startswith("def test_max_pool2d_is_vectorised"))
+                  if "impl.run(count_aten_ops, impl.max_pool2d" in line).strip()
     hidden_at = _line_of(repo / "autograder" / "hidden" / "test_pooling.py", hidden)
     helper = repo / "notebooks" / "helpers.py"
     helper.write_text('"""Plots."""\n\n' + hidden + "\n")
@@ -150,9 +150,12 @@ def test_a_planted_leak_fails_the_release_naming_file_and_line(tmp_path):
 
 def test_leak_check_ignores_spacing_and_comment_signs_but_not_common_lines(tmp_path):
     secrets = release.secret_lines()
-    solution = next(line for _, line in source.region_lines(
-        open(os.path.join(REPO_ROOT, "solutions", "attention.py"), encoding="utf-8").read()) if "amax" in line)
-    (tmp_path / "notes.md").write_text("Some words.\n" + "#  " + "  ".join(solution.split()) + "\nreturn out\n")
+    regions = [line.strip() for name in ("attention.py", "mlp.py")
+               for _, line in source.region_lines(open(os.path.join(REPO_ROOT, "solutions", name)).read())]
+    solution = next(line for line in regions if "amax" in line)
+    common = "for _ in range(steps):"
+    assert common in regions  # a solution line, but one that could be anyone's
+    (tmp_path / "notes.md").write_text("Some words.\n#  " + "  ".join(solution.split()) + f"\n{common}\n")
     leaks, searched, binary = release.find_leaks(str(tmp_path), secrets)
     assert [(leak.file, leak.line) for leak in leaks] == [("notes.md", 2)]
     assert searched == 1 and binary == []
