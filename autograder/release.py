@@ -58,7 +58,7 @@ NOT_FOR_STUDENTS = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_S
 STUDENT = os.path.join(REPO_ROOT, "autograder", "student")
 #: Packages of ``requirements-optional.txt`` the notebooks need (with their pins from there).
 NOTEBOOK_PACKAGES = ("ipykernel", "matplotlib", "jupyterlab")
-#: Lines naming fewer different things (identifiers, keywords and builtins not counted) are not searched for.
+#: Lines with fewer different identifiers (keywords, builtins and ``_`` not counted) are not searched for.
 #: A hidden test's lines are mostly the set-up any test of the same API has: they need one more.
 MIN_NAMES = {"solution line": 4, "known-wrong line": 4, "hidden test line": 5}
 TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -112,8 +112,8 @@ def public_grading(text: str, public_tests: set[str]) -> str:
     data = yaml.safe_load(text)
     hidden = sorted({name for topic in data["topics"].values() for exercise in topic["exercises"].values()
                      for name in exercise.get("tests", {}) if name not in public_tests})
-    for name in hidden:
-        # in a flow mapping: ", name: 3" or "name: 3, " or "name: 3"; in a block mapping: the whole line
+    for name in map(re.escape, hidden):
+        # in a flow mapping: ", name: 3" or "name: 3, " or "name: 3" (a block mapping fails the check below)
         text = re.sub(rf"(,\s*{name}:\s*[\d.]+\b|\b{name}:\s*[\d.]+\s*,\s*|\b{name}:\s*[\d.]+\b)", "", text)
     text = re.sub(r",\s*tests:\s*\{\s*\}", "", text)  # an exercise left with no per-test points
     expected = data

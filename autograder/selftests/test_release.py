@@ -77,6 +77,16 @@ def test_released_grading_and_timings_name_no_hidden_test(released):
     assert nodeids and all(n.startswith("tests/test_") for n in nodeids)
 
 
+def test_grading_filter_keeps_public_points_and_refuses_what_it_cannot_rewrite():
+    flow = "topics:\n  pooling:\n    exercises:\n      max_pool2d: {points: 20, tests: {test_secret: 4, test_seen: 2}}\n"
+    kept = yaml.safe_load(release.public_grading(flow, {"test_seen"}))
+    assert kept["topics"]["pooling"]["exercises"]["max_pool2d"] == {"points": 20, "tests": {"test_seen": 2}}
+    block = "topics:\n  pooling:\n    exercises:\n      max_pool2d:\n        points: 20\n        tests:\n" \
+            "          test_secret: 4\n"
+    with pytest.raises(release.ReleaseError, match="test_secret"):
+        release.public_grading(block, set())
+
+
 def test_every_grader_file_is_released_or_kept_on_purpose():
     names = {n for n in os.listdir(os.path.join(REPO_ROOT, "autograder")) if n != "__pycache__"}
     unclassified = names - set(release.GRADER) - set(release.INSTRUCTOR_ONLY)
