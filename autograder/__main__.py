@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,batch,merge,validate,generate} …`` (see README.md).
+"""Command line: ``python -m autograder {grade,batch,merge,validate,generate,gradescope} …`` (see README.md).
 
 Exit codes: 0 done (whatever the score), 1 ``validate`` (or ``merge --strict``) found a problem, 2 bad usage
 or bad input (message names it), 3 the grader itself failed.
@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--suite", choices=("public", "hidden", "all"), default="all")
     g.add_argument("--topics", default=None, help="comma-separated topics (default: all in grading.yml)")
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
-    g.add_argument("--format", choices=("table", "json", "gradescope", "junit"), default="table")
+    g.add_argument("--format", choices=("table", "markdown", "json", "gradescope", "junit"), default="table")
     g.add_argument("--out", default=None, help="write the report here instead of standard output")
     g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="topics graded in parallel")
     _sandbox_options(g)
@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     _sandbox_options(v)
 
     sub.add_parser("generate", help="rewrite exercises/ from the marked regions of solutions/")
+
+    gs = sub.add_parser("gradescope", help="write a Gradescope autograder bundle (setup.sh, run_autograder, grader)")
+    gs.add_argument("out", metavar="OUT.zip", help="the bundle to write (upload it as the assignment's autograder)")
+    gs.add_argument("--topics", default=None, help="comma-separated topics graded there (default: all in grading.yml)")
+    gs.add_argument("--suite", choices=("public", "hidden", "all"), default="all")
     return parser
 
 
@@ -268,12 +273,29 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from autograder import gradescope
+
+    grading = config_mod.load()
+    topics = _topics(args.topics, grading) or list(grading.topics)
+    try:
+        stale = gradescope.build(args.out, topics, args.suite)
+    except gradescope.BundleError as exc:
+        raise UsageError(str(exc)) from None
+    for topic in stale:
+        print(f"warning: the recorded test times of {topic} are stale (run validate): its tests get test_timeout",
+              file=sys.stderr)
+    print(f"wrote {args.out}: topics {', '.join(topics)}, suite {args.suite}; upload it as the autograder "
+          "(Ubuntu base image)")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         verbs = {"grade": cmd_grade, "batch": cmd_batch, "merge": cmd_merge, "validate": cmd_validate,
-                 "generate": cmd_generate}
+                 "generate": cmd_generate, "gradescope": cmd_gradescope}
         return verbs[args.verb](args)
     except (UsageError, config_mod.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
