@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         results["execution_time"] = round(time.monotonic() - start, 2)
         path = write_results(root, results)
     except Exception as exc:  # noqa: BLE001 - the student must get a results.json whatever failed
-        traceback.print_exc()  # stdout is for the course staff (stdout_visibility: hidden)
+        traceback.print_exc(file=sys.stdout)  # stdout is for the course staff (stdout_visibility: hidden)
         reason = f"{type(exc).__name__}: {(str(exc) or '-').splitlines()[0]}"
         path = write_results(root, failed_results(reason, time.monotonic() - start))
     print(f"wrote {path}")
