@@ -60,7 +60,7 @@ def gradescope_tree(base, bundle: str, submission: dict[str, str | bytes]) -> st
 def run_autograder(root: str, **env) -> tuple[subprocess.CompletedProcess, dict, float]:
     """Gradescope's call: ``/autograder/run_autograder`` in ``/autograder``; the results, checked against the schema."""
     environment = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_CONFIG"}
-    environment.update(AUTOGRADER_ROOT=root, AUTOGRADER_PYTHON=sys.executable, **env)
+    environment.update({"AUTOGRADER_ROOT": root, "AUTOGRADER_PYTHON": sys.executable, **env})
     start = time.monotonic()
     done = subprocess.run([os.path.join(root, "run_autograder")], cwd=root, capture_output=True, text=True,
                           env=environment, timeout=600)
@@ -127,6 +127,27 @@ def test_bundle_keeps_the_fitted_time_limits(tmp_path, bundle):
     assert check.stdout.strip() == "[]"
 
 
+def test_bundle_refuses_a_solution_that_slips_in(monkeypatch):
+    from autograder import judge
+
+    monkeypatch.setattr(judge, "test_files", lambda topic, suites: [os.path.join(source.SOLUTIONS, f"{topic}.py")])
+    with pytest.raises(gradescope.BundleError, match="refusing to bundle solutions/pooling.py"):
+        gradescope.bundle_files(["pooling"], ["public"])
+
+
+@pytest.mark.parametrize("results", [
+    {"tests": [{"name": "no score anywhere", "max_score": 1}]},
+    {"score": 1, "visibility": "sometimes"},
+    {"score": 1, "tests": [{"score": 1, "status": "ok"}]},
+    {"score": 1, "leaderboard": [{"name": "accuracy", "value": 0.9, "order": "up"}]},
+    {"score": 1, "grade": "A"},
+])
+def test_schema_and_writer_refuse_what_gradescope_does_not_document(tmp_path, results):
+    with pytest.raises(jsonschema.ValidationError):
+        gradescope.write_results(str(tmp_path), results)
+    assert not (tmp_path / "results" / "results.json").exists()
+
+
 def test_cli_refuses_bad_bundle_requests(tmp_path):
     missing = cli("gradescope", str(tmp_path / "no" / "such" / "autograder.zip"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
@@ -191,13 +212,11 @@ def test_setup_sh_makes_the_venv_run_autograder_uses(tmp_path, image_python):
 def graded(tmp_path_factory, bundle):
     """A student's upload of their repository folder: pooling solved in ``hw/exercises/``, embeddings the stub,
     the grader's own copy of the fixtures beside them (it must not be mistaken for the student's module)."""
-    root = gradescope_tree(tmp_path_factory.mktemp("gs"), bundle, {
+    return run_autograder(gradescope_tree(tmp_path_factory.mktemp("gs"), bundle, {
         "hw/exercises/pooling.py": solution_text("pooling"),
         "hw/exercises/embeddings.py": stub_text("embeddings"),
         "hw/autograder/fixtures/pooling.py": "raise SystemExit('the grader fixture was graded')\n",
-        "hw/README.md": "my homework\n",
-    })
-    return run_autograder(root)
+        "hw/README.md": "my homework\n"}))
 
 
 def test_results_validate_and_score_the_submission(graded):
@@ -223,7 +242,7 @@ def test_hidden_tests_are_shown_after_the_due_date_only(graded):
     shown = sum(t["max_score"] for t in public)
     assert f"Tests shown now: {report.fmt(sum(t['score'] for t in public))}/{report.fmt(shown)}" in results["output"]
     assert f"{len(hidden)} more tests" in results["output"] and "after the due date" in results["output"]
-    assert f"/{report.fmt(results['score'])}" not in results["output"].replace(f"/{report.fmt(shown)}", "")
+    assert f"/{report.fmt(sum(t['max_score'] for t in results['tests']))}" not in results["output"]  # no grand total
 
 
 @pytest.fixture(scope="module")
@@ -233,11 +252,8 @@ def broken(tmp_path_factory):
     base = tmp_path_factory.mktemp("gs-broken")
     bundle = str(base / "public.zip")
     assert cli("gradescope", bundle, "--topics", ",".join(TOPICS), "--suite", "public").returncode == 0
-    root = gradescope_tree(base, bundle, {
-        "pooling.py": "def max_pool2d(x, kernel_size:\n    return x\n",
-        "notes.txt": "I ran out of time\n",
-    })
-    return run_autograder(root)
+    return run_autograder(gradescope_tree(base, bundle, {"pooling.py": "def max_pool2d(x, kernel_size:\n    return x\n",
+                                                         "notes.txt": "I ran out of time\n"}))
 
 
 def test_broken_submission_still_gets_valid_results(broken):
@@ -269,6 +285,7 @@ def test_results_written_even_when_python_cannot_start(tmp_path, bundle):
 # --------------------------------------------------------------------------- finding the modules
 
 def write(folder, files: dict[str, str]) -> str:
+    os.makedirs(folder, exist_ok=True)
     for name, text in files.items():
         path = os.path.join(str(folder), name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
