@@ -4,8 +4,9 @@ One real run (a module fixture): the course is built, `nbgrader generate_assignm
 students submit (the solutions; the untouched release; the release with an attention answer that forgets
 the 1/sqrt(E) scaling and ignores need_weights, for partial credit), `nbgrader autograde` grades them and `generate_feedback`
 writes the wrong one's feedback, while `python -m autograder grade` grades the code of the same answer
-cells. Every notebook is checked for its points, but only the topics of CHECKED are autograded (each
-costs about a minute here); AUTOGRADER_NBGRADER_TOPICS=all (or a comma-separated list) checks others.
+cells. Every notebook is checked for its points and its release, but only the topics of CHECKED are
+autograded (the file takes about 80 s of CPU time, most of it grading, twice, the autograded notebooks);
+AUTOGRADER_NBGRADER_TOPICS=all (or a comma-separated list) autogrades the others too.
 """
 import json
 import os
@@ -242,6 +243,21 @@ def test_a_wrong_topic_line_or_no_answer_cell_says_what_to_do(shell):
     assert "'mpl': not a topic of grading.yml" in str(failed.error_in_exec)
     with pytest.raises(nbgrader_cells.CourseError, match="run the cell that starts with %%topic pooling"):
         nbgrader_cells.score("pooling", "max_pool2d", "public", of=1.0)
+
+
+def test_the_config_outlasts_the_graders_limits_and_survives_a_cell_that_swallows_interrupts(tmp_path, monkeypatch):
+    from nbgrader.preprocessors import ClearHiddenTests
+    from traitlets.config.loader import PyFileConfigLoader
+
+    (tmp_path / "nbgrader_config.py").write_text(nbgrader_course.nbgrader_config(GRADING), encoding="utf-8")
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # what the config sets for nbgrader's kernels
+    c = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config()
+    assert c.CourseDirectory.root == str(tmp_path)
+    assert c.Execute.raise_on_iopub_timeout is False
+    assert c.Execute.timeout > max(min(t.topic_timeout, GRADING.submission_budget) for t in GRADING.topics.values())
+    assert ClearHiddenTests in c.GenerateFeedback.preprocessors
+    assert os.environ["PYTHONPATH"].split(os.pathsep)[0] == REPO_ROOT and os.environ[nbgrader_cells.GRADING_ENV]
+    assert os.environ["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)  # nbgrader runs alembic
 
 
 def test_nbgrader_refuses_a_course_folder_in_use(tmp_path):
