@@ -1,4 +1,5 @@
-"""Command line: ``python -m autograder {grade,batch,merge,validate,generate,gradescope} …`` (see README.md).
+"""Command line: ``python -m autograder {grade,batch,merge,validate,generate,gradescope,nbgrader} …``
+(see README.md).
 
 Exit codes: 0 done (whatever the score), 1 ``validate`` (or ``merge --strict``) found a problem, 2 bad usage
 or bad input (message names it), 3 the grader itself failed.
@@ -66,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     gs.add_argument("out", metavar="OUT.zip", help="the bundle to write (upload it as the assignment's autograder)")
     gs.add_argument("--topics", default=None, help="comma-separated topics graded there (default: all in grading.yml)")
     gs.add_argument("--suite", choices=("public", "hidden", "all"), default="all")
+    n = sub.add_parser("nbgrader", help="write an nbgrader course (config + source notebooks) from the same source")
+    n.add_argument("course", metavar="COURSE", help="the course folder (nbgrader_config.py, source/pytorch/)")
+    n.add_argument("--force", action="store_true",
+                   help="rewrite nbgrader_config.py and the source notebooks of an existing course")
     return parser
 
 
@@ -290,12 +295,25 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_nbgrader(args: argparse.Namespace) -> int:
+    from autograder import nbgrader_course
+
+    try:
+        written = nbgrader_course.build(args.course, force=args.force)
+    except nbgrader_course.CourseError as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: cd {args.course} && nbgrader generate_assignment  (the assignment is {nbgrader_course.ASSIGNMENT})")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         verbs = {"grade": cmd_grade, "batch": cmd_batch, "merge": cmd_merge, "validate": cmd_validate,
-                 "generate": cmd_generate, "gradescope": cmd_gradescope}
+                 "generate": cmd_generate, "gradescope": cmd_gradescope, "nbgrader": cmd_nbgrader}
         return verbs[args.verb](args)
     except (UsageError, config_mod.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
