@@ -3,8 +3,8 @@
 A notebook loads the student's module with ``course.load`` and wraps every experiment in
 ``course.attempt``, so it runs to the end whatever is finished. The test suite checks that here:
 :func:`execute` runs notebooks against a chosen implementation (``COURSE_IMPL``: ``solutions`` or
-the untouched ``exercises``) and returns each executed notebook with its time and error, if any;
-:func:`stray_outputs` lists what a committed notebook must not hold.
+the untouched ``exercises``) and returns each executed notebook with its wall and CPU time and its
+error, if any; :func:`stray_outputs` lists what a committed notebook must not hold.
 
 Executing needs the course tooling of ``requirements-optional.txt`` (nbclient, nbformat, ipykernel,
 matplotlib); importing this module does not.
@@ -23,32 +23,35 @@ from typing import Any
 from autograder.config import REPO_ROOT
 
 FOLDER = os.path.join(REPO_ROOT, "notebooks")
-_ANSI_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
 #: what ``course.attempt`` prints when an experiment needs an unfinished exercise
 NOT_IMPLEMENTED = "not implemented yet"
 
-#: the most seconds one notebook may take (also the limit of each cell); on the solutions a notebook
-#: takes 5-15 s on 2 idle cores, so this only fails a notebook that hangs or grew far too slow
-NOTEBOOK_SECONDS = 90
+#: the most CPU seconds one notebook may take on the solutions (its kernel's, torch on one thread);
+#: CPU time, unlike wall time, does not depend on what else the machine is running
+NOTEBOOK_CPU_SECONDS = 30
+
+#: the most wall-clock seconds one cell may take before it is stopped as hanging (generous: on a
+#: busy machine a notebook's wall time is many times its CPU time)
+CELL_TIMEOUT = 300
 
 # Run in the kernel before each notebook: the kernel is shared by the notebooks one worker executes
-# (starting a kernel and importing torch costs more than most notebooks), so each starts from an
-# empty namespace, torch's defaults and no open figure, and loads the implementation asked for.
+# (starting a kernel and importing torch costs more than most notebooks), so each loads the
+# implementation asked for and starts with torch's defaults, no open figure and, last, an empty
+# namespace (a notebook that forgets an import fails as it would in a fresh kernel).
 _RESET = """\
-get_ipython().run_line_magic("reset", "-f")
 import os, sys
 os.chdir({folder!r})
 os.environ["COURSE_IMPL"] = {impl!r}
 if "torch" in sys.modules:
-    import torch
-    torch.set_default_dtype(torch.float32)
-    torch.set_grad_enabled(True)
+    sys.modules["torch"].set_default_dtype(sys.modules["torch"].float32)
+    sys.modules["torch"].set_grad_enabled(True)
 if "matplotlib.pyplot" in sys.modules:
-    import matplotlib.pyplot
-    matplotlib.pyplot.close("all")
-del os, sys
+    sys.modules["matplotlib.pyplot"].close("all")
+get_ipython().run_line_magic("reset", "-f")
 """
+
+_ANSI_COLOURS = re.compile(r"\x1b\[[0-9;]*m")   # IPython colours its tracebacks
 
 
 def paths() -> list[str]:
@@ -80,7 +83,8 @@ class Run:
 
     path: str
     impl: str           # the COURSE_IMPL it ran with
-    seconds: float      # from its first cell to its last, the shared kernel already started
+    seconds: float      # wall time from its first cell to its last, the shared kernel already started
+    cpu_seconds: float | None  # CPU time its kernel spent on it (None when it failed)
     error: str | None   # the failing cell and its traceback (or why the kernel stopped); None if none
     notebook: Any       # the executed notebook, outputs included
 
@@ -102,7 +106,7 @@ class Run:
         return sum("image/png" in output.get("data", {}) for output in self.notebook.cells[number].get("outputs", []))
 
 
-def execute(jobs: list[tuple[str, str]], workers: int = 2, timeout: float = NOTEBOOK_SECONDS) -> list[Run]:
+def execute(jobs: list[tuple[str, str]], workers: int = 2, timeout: float = CELL_TIMEOUT) -> list[Run]:
     """Executes each ``(notebook path, implementation)`` top to bottom, ``workers`` at a time.
 
     Each worker thread holds one kernel and takes the next job when it is done with one; a
@@ -160,17 +164,27 @@ def _run_one(kernel, path: str, impl: str, timeout: float) -> Run:
 
     notebook = nbformat.read(path, as_version=4)
     reset = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_RESET.format(folder=FOLDER, impl=impl))])
-    start = time.perf_counter()
+    start, cpu_seconds, error = time.perf_counter(), None, None
     try:
         _execute_on(kernel, reset, timeout)   # starts the kernel on its first use
+        cpu_before = _kernel_cpu_seconds(kernel, timeout)
         start = time.perf_counter()
         _execute_on(kernel, notebook, timeout)
-        error = None
+        cpu_seconds = _kernel_cpu_seconds(kernel, timeout) - cpu_before
     except CellExecutionError as exc:
-        error = _ANSI_COLOURS.sub("", str(exc))   # IPython colours its tracebacks
+        error = _ANSI_COLOURS.sub("", str(exc))
     except Exception as exc:  # a timeout, a dead kernel, a kernel that never started
         error = f"{type(exc).__name__}: {exc}"
-    return Run(path, impl, time.perf_counter() - start, error, notebook)
+    return Run(path, impl, time.perf_counter() - start, cpu_seconds, error, notebook)
+
+
+def _kernel_cpu_seconds(kernel, timeout: float) -> float:
+    """The CPU time the kernel process has used so far (all its threads)."""
+    import nbformat
+
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('print(__import__("time").process_time())')])
+    _execute_on(kernel, probe, timeout)
+    return float(probe.cells[0].outputs[0].text)
 
 
 def _execute_on(kernel, notebook, timeout: float) -> None:

@@ -17,13 +17,13 @@ PATHS = notebooks.paths()
 IMPLS = ("solutions", "exercises")
 
 
-def failures_on_solutions(run: notebooks.Run) -> list[str]:
+def failures_on_solutions(run: notebooks.Run, cpu_limit: float = notebooks.NOTEBOOK_CPU_SECONDS) -> list[str]:
     """What is wrong with a notebook executed on the complete solutions (empty: nothing)."""
     failures = []
     if run.error is not None:
         failures.append(f"a cell failed:\n{run.error}")
-    if run.seconds > notebooks.NOTEBOOK_SECONDS:
-        failures.append(f"took {run.seconds:.0f} s (limit {notebooks.NOTEBOOK_SECONDS} s)")
+    elif run.cpu_seconds > cpu_limit:
+        failures.append(f"took {run.cpu_seconds:.1f} s of CPU time (limit {cpu_limit} s)")
     if notebooks.NOT_IMPLEMENTED in run.text():
         failures.append(f"printed '{notebooks.NOT_IMPLEMENTED}' although every exercise is solved")
     drawing = [number for number, cell in enumerate(run.notebook.cells)
@@ -54,32 +54,38 @@ def _write_notebook(path, *sources: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory) -> dict[str, str]:
-    """Two faulty notebooks the checks must catch."""
-    folder = tmp_path_factory.mktemp("planted")
-    return {
-        # runs fine but uses no exercise and draws nothing
-        "quiet": _write_notebook(folder / "quiet.ipynb", "x = 1"),
-        # a plot with no figure, the unfinished-exercise line, then an error
-        "broken": _write_notebook(folder / "broken.ipynb",
-                                  "import matplotlib.pyplot as plt\n"
-                                  "print('an experiment: needs a.b, which is not implemented yet.')",
-                                  "plt.show()",
-                                  "raise ValueError('planted failure')",
-                                  "print('after the failure')"),
-    }
-
-
-@pytest.fixture(scope="module")
-def runs(request, planted) -> dict[tuple[str, str], notebooks.Run]:
-    """The selected notebooks on both implementations, and the planted ones, executed once."""
+def runs(request) -> dict[tuple[str, str], notebooks.Run]:
+    """The selected notebooks, executed once on both implementations."""
     selected = sorted({item.callspec.params["path"] for item in request.session.items
                        if item.module is request.module and "runs" in item.fixturenames
                        and "path" in getattr(getattr(item, "callspec", None), "params", {})})
     jobs = [(path, impl) for impl in IMPLS for path in selected]
-    # the broken one last: a failure ends its kernel, and nothing is left to start a new one for
-    jobs += [(planted["quiet"], "exercises"), (planted["broken"], "solutions")]
     return {(run.path, run.impl): run for run in notebooks.execute(jobs, workers=2)}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> dict[str, notebooks.Run]:
+    """Small planted notebooks the checks must judge right, executed in order in one kernel."""
+    folder = tmp_path_factory.mktemp("planted")
+    jobs = {
+        # leaves a name and a module behind in the kernel ...
+        "polluter": (_write_notebook(folder / "polluter.ipynb", "import math\nleftover = 1"), "solutions"),
+        # ... which the next notebook must not see; it must see its own implementation and folder
+        "fresh": (_write_notebook(folder / "fresh.ipynb",
+                                  "assert 'leftover' not in globals() and 'math' not in globals(), dir()",
+                                  "import os\nassert os.environ['COURSE_IMPL'] == 'exercises'\n"
+                                  f"assert os.path.samefile(os.getcwd(), {notebooks.FOLDER!r})"), "exercises"),
+        # runs fine but uses no exercise and draws nothing
+        "quiet": (_write_notebook(folder / "quiet.ipynb", "x = 1"), "exercises"),
+        # a plot with no figure, the unfinished-exercise line, then an error
+        "broken": (_write_notebook(folder / "broken.ipynb",
+                                   "import matplotlib.pyplot as plt\n"
+                                   "print('an experiment: needs a.b, which is not implemented yet.')",
+                                   "plt.show()",
+                                   "raise ValueError('planted failure')",
+                                   "print('after the failure')"), "solutions"),
+    }
+    return dict(zip(jobs, notebooks.execute(list(jobs.values()), workers=1)))
 
 
 @pytest.mark.parametrize("path", PATHS, ids=notebooks.topic)
@@ -94,16 +100,22 @@ def test_runs_on_the_untouched_exercises(runs, path):
     assert not failures, f"{notebooks.topic(path)}.ipynb on exercises/:\n" + "\n".join(failures)
 
 
-def test_the_checks_catch_planted_faults(runs, planted):
-    broken = runs[(planted["broken"], "solutions")]
+def test_each_notebook_starts_from_an_empty_namespace_in_a_shared_kernel(planted):
+    assert planted["polluter"].error is None
+    assert planted["fresh"].error is None, planted["fresh"].error
+
+
+def test_the_checks_catch_planted_faults(planted):
+    broken = planted["broken"]
     broken_failures = "\n".join(failures_on_solutions(broken))
     assert "ValueError: planted failure" in broken_failures
     assert "after the failure" not in broken.text()
     assert "cells [1] call plt.show() but displayed no image" in broken_failures
     assert f"printed '{notebooks.NOT_IMPLEMENTED}'" in broken_failures
-    quiet_run = runs[(planted["quiet"], "exercises")]
-    assert failures_on_exercises(quiet_run) == [f"never printed '{notebooks.NOT_IMPLEMENTED}': no experiment uses course.attempt"]
-    assert failures_on_solutions(quiet_run) == ["no cell draws a figure (plt.show())"]
+    quiet = planted["quiet"]
+    assert failures_on_exercises(quiet) == [f"never printed '{notebooks.NOT_IMPLEMENTED}': no experiment uses course.attempt"]
+    assert failures_on_solutions(quiet) == ["no cell draws a figure (plt.show())"]
+    assert failures_on_solutions(quiet, cpu_limit=0.0)[0].startswith("took ")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=notebooks.topic)
