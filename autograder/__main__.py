@@ -194,6 +194,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
                            jobs=args.jobs, force=args.force, shard_spec=shard, level=level, grading=grading)
     except batch.BatchError as exc:
         raise UsageError(str(exc)) from None
+    except batch.Interrupted as exc:
+        print(f"batch {exc}: the students in progress were abandoned; the same command resumes",
+              file=sys.stderr)
+        return 128 + exc.signum
     failed = {sid: r["status"] for sid, r in result.records.items()
               if sid in result.graded_now and r["status"] != batch.GRADED}
     print(f"{len(result.graded_now)} students processed ({len(result.graded_now) - len(failed)} graded, "
