@@ -44,6 +44,10 @@ class GraderFault(Exception):
     """The grader itself failed (not the submission): exit code 3."""
 
 
+class Cancelled(Exception):
+    """The caller's ``cancel`` event was set: the topics in progress were killed, nothing was scored."""
+
+
 @dataclass
 class TopicRun:
     topic: str
@@ -116,9 +120,10 @@ def _read_lines(fd: int, into: list[str]) -> None:
 
 def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: config_mod.Grading,
               workdir: str, stop_early: bool = False, threads: int | None = None, level: str = "none",
-              budget: float | None = None) -> TopicRun:
+              budget: float | None = None, cancel: threading.Event | None = None) -> TopicRun:
     """Run one topic's test files against the staged submission in a separate pytest process, for at most
-    its ``topic_timeout`` or ``budget`` seconds, whichever is shorter."""
+    its ``topic_timeout`` or ``budget`` seconds, whichever is shorter; once ``cancel`` is set, the process
+    is killed and :class:`Cancelled` raised."""
     cfg = grading.topics[topic]
     run = TopicRun(topic)
     time_limit = cfg.topic_timeout
@@ -152,7 +157,7 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
         reader = threading.Thread(target=_read_lines, args=(read_end, lines), daemon=True)
         reader.start()
         try:
-            code = proc.wait(timeout=time_limit)
+            code = _wait(proc, time_limit, cancel)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -168,6 +173,23 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
             tail = f.read()[-2000:]
         run.fault = f"pytest exited with code {code} for topic {topic}:\n{tail}"
     return run
+
+
+def _wait(proc: subprocess.Popen, seconds: float, cancel: threading.Event | None) -> int:
+    """``proc.wait(seconds)``, looking at ``cancel`` four times a second: once it is set, the process group
+    is killed and :class:`Cancelled` raised."""
+    if cancel is None:
+        return proc.wait(timeout=seconds)
+    deadline = time.monotonic() + seconds
+    while not cancel.is_set():
+        try:
+            return proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+    _kill_leftovers(proc.pid)
+    proc.wait()
+    raise Cancelled("the grading was cancelled")
 
 
 def _kill_leftovers(pgid: int) -> None:
@@ -246,9 +268,10 @@ def _entry(name, exercise, suite, max_score, status, message, score, duration=No
 def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all", device: str = "auto",
           grading: config_mod.Grading | None = None, jobs: int = 1, stop_early: bool = False,
           on_topic_done: Callable[[str, dict], None] | None = None, keep_dir: str | None = None,
-          level: str = "auto") -> dict:
+          level: str = "auto", cancel: threading.Event | None = None) -> dict:
     """Grade one submission folder; returns the report (schema: ``report.JSON_SCHEMA``).
-    ``level`` is the sandbox level (``auto``: the strongest this machine allows)."""
+    ``level`` is the sandbox level (``auto``: the strongest this machine allows); setting ``cancel``
+    kills the topics in progress, starts no other and raises :class:`Cancelled`."""
     grading = grading or config_mod.load()
     topics = topics or list(grading.topics)
     suites = suites_for(suite)
@@ -266,7 +289,10 @@ def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all
 
     def one(topic: str) -> tuple[str, dict]:
         budget = min(share, deadline - time.monotonic())
-        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads, level, budget)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("the grading was cancelled")
+        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads, level, budget,
+                        cancel)
         if run.fault:
             faults.append(run.fault)
         result = score_topic(run, grading)

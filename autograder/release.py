@@ -1,7 +1,8 @@
 """``python -m autograder release OUT``: the student repository, and a check that nothing secret is in it.
 
-What a student gets is an explicit list, :data:`COPIED` (files copied as they are) and
-:func:`written` (files made for the release); nothing else of this repository leaves it. Every
+What a student gets is an explicit list: :data:`COPIED` (files copied as they are), the student
+repository's own files in :data:`RELEASE_FILES` (its README, Makefile and CI workflow, copied to the top
+of OUT) and :func:`written` (files made for the release); nothing else of this repository leaves it. Every
 file of ``autograder/`` is named either in :data:`GRADER` (the grader of the public suite) or in
 :data:`INSTRUCTOR_ONLY`, and a self-test fails when a new file is in neither.
 
@@ -45,17 +46,20 @@ from autograder.config import REPO_ROOT
 #: The grader of the public suite: what ``python -m autograder grade --suite public`` and the plugin import.
 GRADER = ("__init__.py", "__main__.py", "compare.py", "config.py", "forbidden.py", "guard.py", "jail.py",
           "judge.py", "plugin.py", "protocol.py", "remote.py", "report.py", "sandbox.py", "timings.py",
-          "worker.py", "fixtures")
-#: What stays with the instructor (``timings.json`` is released as a copy holding the public tests only).
-INSTRUCTOR_ONLY = ("batch.py", "release.py", "source.py", "validate.py", "timings.json", "hidden", "mutants",
-                   "attacks", "selftests", "student")
+          "worker.py", "fixtures", "schemas")
+#: What stays with the instructor (``timings.json`` is released as a copy holding the public tests only,
+#: ``release_files`` as the top of OUT).
+INSTRUCTOR_ONLY = ("batch.py", "gradescope.py", "gradescope_files", "nbgrader_cells.py", "nbgrader_course.py",
+                   "notebooks.py", "release.py", "source.py", "validate.py", "timings.json", "hidden", "mutants",
+                   "attacks", "selftests", "release_files")
 #: Copied as they are: glob patterns relative to the repository (``**`` reaches into sub-folders).
 COPIED = ("exercises/*.py", "tests/*.py", "notebooks/**/*", "conftest.py", "pyproject.toml", "requirements.txt",
-          *(f"autograder/{name}" for name in GRADER if name != "fixtures"), "autograder/fixtures/*")
+          *(f"autograder/{name}" for name in GRADER if name.endswith(".py")),
+          *(f"autograder/{name}/*" for name in GRADER if not name.endswith(".py")))
 #: Never released, wherever they match: caches and editor state.
 NOT_FOR_STUDENTS = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store")
-#: The student-only files, kept in this folder of the repository.
-STUDENT = os.path.join(REPO_ROOT, "autograder", "student")
+#: The student repository's own files (README, Makefile, .gitignore, CI workflow): copied to the top of OUT.
+RELEASE_FILES = os.path.join("autograder", "release_files")
 #: Packages of ``requirements-optional.txt`` the notebooks need (with their pins from there).
 NOTEBOOK_PACKAGES = ("ipykernel", "matplotlib", "jupyterlab")
 #: Lines with fewer different identifiers (keywords, builtins and ``_`` not counted) are not searched for.
@@ -72,27 +76,25 @@ class ReleaseError(ValueError):
 # ----------------------------------------------------------------------------- what is released
 
 
-def copied_files(root: str = REPO_ROOT) -> list[str]:
-    """The repository's files that are released as they are, relative to ``root``, sorted."""
-    found = set()
+def copied_files(root: str = REPO_ROOT) -> dict[str, str]:
+    """The repository's files that are released as they are: path in OUT -> path in ``root`` (relative)."""
+    found = {}
     for pattern in COPIED:
         for path in glob.glob(os.path.join(root, pattern), recursive=True):
-            rel = os.path.relpath(path, root)
-            if os.path.isfile(path) and not any(part in NOT_FOR_STUDENTS or part.endswith(".pyc")
-                                                for part in rel.split(os.sep)):
-                found.add(rel)
-    return sorted(found)
+            found[os.path.relpath(path, root)] = os.path.relpath(path, root)
+    for folder, _, names in os.walk(os.path.join(root, RELEASE_FILES)):
+        for name in names:
+            rel = os.path.relpath(os.path.join(folder, name), root)
+            found[os.path.relpath(rel, RELEASE_FILES)] = rel
+    return {target: rel for target, rel in sorted(found.items()) if os.path.isfile(os.path.join(root, rel))
+            and not any(part in NOT_FOR_STUDENTS or part.endswith(".pyc") for part in rel.split(os.sep))}
 
 
 def written(root: str = REPO_ROOT) -> dict[str, str]:
     """The files made for the release (path in OUT -> text), except ``timings.json`` (see :func:`public_timings`)."""
     with open(os.path.join(root, "grading.yml"), encoding="utf-8") as f:
         grading = public_grading(f.read(), public_test_names(root))
-    files = {"grading.yml": grading, "requirements-notebooks.txt": notebook_requirements(root)}
-    for name, target in (("README.md", "README.md"), ("Makefile", "Makefile"), ("gitignore", ".gitignore")):
-        with open(os.path.join(STUDENT, name), encoding="utf-8") as f:
-            files[target] = f.read()
-    return files
+    return {"grading.yml": grading, "requirements-notebooks.txt": notebook_requirements(root)}
 
 
 def public_test_names(root: str = REPO_ROOT) -> set[str]:
@@ -150,12 +152,11 @@ def public_timings(out: str, root: str = REPO_ROOT) -> str:
             recorded = json.load(f)["topics"]
     except (OSError, ValueError, KeyError):
         recorded = {}
-    fingerprint = timings.fingerprint.__wrapped__  # uncached: OUT is new
     topics = {}
     for name, record in sorted(recorded.items()):
-        if record.get("fingerprint") != fingerprint(name, root):
+        if record.get("fingerprint") != timings.digest(timings.sources(name, root)):
             continue
-        topics[name] = {"fingerprint": fingerprint(name, out),
+        topics[name] = {"fingerprint": timings.digest(timings.sources(name, out)),
                         "tests": {k: v for k, v in record.get("tests", {}).items() if k.startswith("tests/")}}
     return json.dumps({"about": "seconds each public test took on the reference solutions", "topics": topics},
                       indent=1) + "\n"
@@ -202,14 +203,15 @@ def write(out: str, force: bool = False, root: str = REPO_ROOT) -> Written:
                 shutil.rmtree(path)
             else:
                 os.remove(path)
-    for rel in copied_files(root):
-        os.makedirs(os.path.dirname(os.path.join(out, rel)), exist_ok=True)
-        shutil.copy2(os.path.join(root, rel), os.path.join(out, rel))
+    copied = copied_files(root)
+    for target, rel in copied.items():
+        os.makedirs(os.path.dirname(os.path.join(out, target)), exist_ok=True)
+        shutil.copy2(os.path.join(root, rel), os.path.join(out, target))
     files[os.path.join("autograder", "timings.json")] = public_timings(out, root)
-    for rel, text in files.items():
-        with open(os.path.join(out, rel), "w", encoding="utf-8") as f:
+    for target, text in files.items():
+        with open(os.path.join(out, target), "w", encoding="utf-8") as f:
             f.write(text)
-    return Written(sorted(copied_files(root) + list(files)))
+    return Written(sorted([*copied, *files]))
 
 
 # ----------------------------------------------------------------------------- the leak check

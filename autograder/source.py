@@ -146,6 +146,16 @@ def expected_exercises(solutions_dir: str = SOLUTIONS) -> dict[str, str]:
     return result
 
 
+def marked_module(name: str, solutions_dir: str = SOLUTIONS) -> str:
+    """``solutions/<name>.py`` with the exercise's module docstring (grading rules added) and its markers
+    kept: the answer cell of the nbgrader course, whose regions nbgrader itself clears."""
+    filename = os.path.join("solutions", f"{name}.py")
+    with open(os.path.join(solutions_dir, f"{name}.py"), encoding="utf-8") as f:
+        text = f.read()
+    strip_solutions(text, filename, name)  # the same marker checks as generate
+    return _add_rules(text, name, filename)
+
+
 def generate(solutions_dir: str = SOLUTIONS, exercises_dir: str = EXERCISES) -> list[str]:
     """Rewrite ``exercises/`` from ``solutions/``; returns the files written."""
     expected = expected_exercises(solutions_dir)  # all files parse before any is written

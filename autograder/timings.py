@@ -30,15 +30,19 @@ def sources(topic: str, root: str = REPO_ROOT) -> list[str]:
             os.path.join(root, "solutions", f"{topic}.py")]
 
 
-@functools.lru_cache(maxsize=None)
-def fingerprint(topic: str, root: str = REPO_ROOT) -> str:
-    """A digest of the topic's :func:`sources` in the repository at ``root``."""
-    digest = hashlib.sha256()
-    for path in sources(topic, root):
+def digest(paths: list[str]) -> str:
+    """A fingerprint of the files (those that exist), in order."""
+    hashed = hashlib.sha256()
+    for path in paths:
         if os.path.exists(path):
             with open(path, "rb") as f:
-                digest.update(f.read())
-    return digest.hexdigest()[:16]
+                hashed.update(f.read())
+    return hashed.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def fingerprint(topic: str) -> str:
+    return digest(sources(topic))
 
 
 @functools.lru_cache(maxsize=1)

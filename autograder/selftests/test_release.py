@@ -15,8 +15,9 @@ from autograder import config, release, source
 from autograder.config import REPO_ROOT
 
 FORBIDDEN = ("solutions", "autograder/hidden", "autograder/mutants", "autograder/attacks", "autograder/selftests",
-             "autograder/student", "autograder/batch.py", "autograder/validate.py", "autograder/source.py",
-             "autograder/release.py", "requirements-optional.txt")
+             "autograder/release_files", "autograder/batch.py", "autograder/validate.py", "autograder/source.py",
+             "autograder/release.py", "autograder/gradescope", "autograder/nbgrader", "autograder/notebooks.py",
+             "requirements-optional.txt")
 
 
 def cli(*args, cwd=REPO_ROOT, timeout=120) -> subprocess.CompletedProcess:
@@ -44,8 +45,9 @@ def test_release_holds_the_student_files_and_nothing_secret(released):
         assert not path.startswith(FORBIDDEN), f"{path} must not be released"
     for topic in config.TOPICS:
         assert f"exercises/{topic}.py" in files and f"tests/test_{topic}.py" in files
-    for name in ("README.md", "Makefile", "requirements.txt", "requirements-notebooks.txt", "grading.yml",
-                 "conftest.py", "autograder/__main__.py", "autograder/plugin.py", "notebooks/course.py"):
+    for name in ("README.md", "Makefile", ".gitignore", ".github/workflows/grade.yml", "requirements.txt",
+                 "requirements-notebooks.txt", "grading.yml", "conftest.py", "autograder/__main__.py",
+                 "autograder/plugin.py", "notebooks/course.py", *(f"notebooks/{t}.ipynb" for t in config.TOPICS)):
         assert name in files
     assert re.search(rf"wrote {len(files)} files to .*\nleak check: no leak", stdout, re.S), stdout
 
@@ -134,7 +136,8 @@ def test_a_planted_leak_fails_the_release_naming_file_and_line(tmp_path):
     """A copy of the repository with a solution line in a notebook (JSON-quoted) and a hidden test's line
     in a notebook helper: ``release`` exits 1, names both, and leaves OUT as written."""
     repo = tmp_path / "repo"
-    shutil.copytree(REPO_ROOT, repo, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache"))
+    shutil.copytree(REPO_ROOT, repo, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache",
+                                                                   "*.ipynb"))
     solution = next(line for _, line in source.region_lines((repo / "solutions" / "attention.py").read_text())
                     if "amax" in line).strip()
     solution_at = _line_of(repo / "solutions" / "attention.py", solution)
