@@ -50,8 +50,8 @@ GRADER = ("__init__.py", "__main__.py", "compare.py", "config.py", "forbidden.py
 #: What stays with the instructor (``timings.json`` is released as a copy holding the public tests only,
 #: ``release_files`` as the top of OUT).
 INSTRUCTOR_ONLY = ("batch.py", "gradescope.py", "gradescope_files", "nbgrader_cells.py", "nbgrader_course.py",
-                   "notebooks.py", "release.py", "source.py", "validate.py", "timings.json", "hidden", "mutants",
-                   "attacks", "selftests", "release_files")
+                   "notebooks.py", "release.py", "release_accepted.txt", "source.py", "validate.py", "timings.json",
+                   "hidden", "mutants", "attacks", "selftests", "release_files")
 #: Copied as they are: glob patterns relative to the repository (``**`` reaches into sub-folders).
 COPIED = ("exercises/*.py", "tests/*.py", "notebooks/**/*", "conftest.py", "pyproject.toml", "requirements.txt",
           *(f"autograder/{name}" for name in GRADER if name.endswith(".py")),
@@ -60,6 +60,9 @@ COPIED = ("exercises/*.py", "tests/*.py", "notebooks/**/*", "conftest.py", "pypr
 NOT_FOR_STUDENTS = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store")
 #: The student repository's own files (README, Makefile, .gitignore, CI workflow): copied to the top of OUT.
 RELEASE_FILES = os.path.join("autograder", "release_files")
+#: Leaks the instructor has looked at and accepted, one ``<released file>: <secret line>`` per line: listed by
+#: the check, not failing it.
+ACCEPTED = os.path.join("autograder", "release_accepted.txt")
 #: Packages of ``requirements-optional.txt`` the notebooks need (with their pins from there).
 NOTEBOOK_PACKAGES = ("ipykernel", "matplotlib", "jupyterlab")
 #: Lines with fewer different identifiers (keywords, builtins and ``_`` not counted) are not searched for.
@@ -222,6 +225,7 @@ class Leak:
     file: str       # released file, relative to OUT
     line: int
     secret: str     # e.g. "solution line from solutions/attention.py:34"
+    key: tuple[str, ...] = ()   # the secret line's tokens
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.secret}"
@@ -291,16 +295,34 @@ def _readings(line: str) -> list[str]:
 @dataclass
 class Check:
     leaks: list[Leak]       # fail the release
+    accepted: list[Leak]    # found, but accepted by the instructor (:data:`ACCEPTED`)
     searched: int           # text files searched
     binary: list[str]       # files that are not text (relative to OUT), not searched
     secrets: int            # secret lines searched for
 
 
 def check(out: str, root: str = REPO_ROOT) -> Check:
-    """Search every file under ``out`` for the secret lines of the repository at ``root``."""
+    """Search every file under ``out`` for the secret lines of the repository at ``root``; the leaks the
+    instructor has accepted (:data:`ACCEPTED`) are kept apart."""
     secrets = secret_lines(root)
     found, searched, binary = find_leaks(out, secrets)
-    return Check(found, searched, binary, len(secrets))
+    accepted = accepted_leaks(os.path.join(root, ACCEPTED))
+    return Check([leak for leak in found if (leak.file, leak.key) not in accepted],
+                 [leak for leak in found if (leak.file, leak.key) in accepted], searched, binary, len(secrets))
+
+
+def accepted_leaks(path: str) -> set[tuple[str, tuple[str, ...]]]:
+    """(released file, secret line's tokens) for each ``<file>: <secret line>`` of the accepted-leaks file."""
+    accepted = set()
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if line.strip() and not line.startswith("#"):
+                    if ": " not in line:
+                        raise ReleaseError(f"{os.path.basename(path)}:{number}: expected `<file>: <line>`")
+                    file, text = line.split(": ", 1)
+                    accepted.add((file.strip(), tokens(text)))
+    return accepted
 
 
 def find_leaks(out: str, secrets: dict[tuple[str, ...], str]) -> tuple[list[Leak], int, list[str]]:
@@ -326,9 +348,9 @@ def find_leaks(out: str, secrets: dict[tuple[str, ...], str]) -> tuple[list[Leak
                 if source.BEGIN in line or source.END in line:
                     leaks.append(Leak(rel, number, "a solution region marker"))
                     continue
-                found = [secrets[key] for key in map(tokens, _readings(line)) if key in secrets]
+                found = [key for key in map(tokens, _readings(line)) if key in secrets]
                 if found:
-                    leaks.append(Leak(rel, number, found[0]))
+                    leaks.append(Leak(rel, number, secrets[found[0]], found[0]))
     return leaks, searched, binary
 
 
@@ -337,6 +359,7 @@ def report(written: Written, out: str, result: Check) -> str:
     lines = [f"wrote {len(written.files)} files to {out}: "
              + ", ".join(f"{n} in {part if part != '.' else 'the top folder'}"
                          for part, n in sorted(written.counts().items()))]
+    lines += [f"accepted in {ACCEPTED}: {leak}" for leak in result.accepted]
     lines += [str(leak) for leak in result.leaks]
     verdict = (f"{len(result.leaks)} LEAKS: do not publish {out} (it is left as written, for you to look at)"
                if result.leaks else "no leak")

@@ -89,7 +89,8 @@ def test_released_grading_and_timings_name_no_hidden_test(released):
 
 
 def test_grading_filter_keeps_public_points_and_refuses_what_it_cannot_rewrite():
-    flow = "topics:\n  pooling:\n    exercises:\n      max_pool2d: {points: 20, tests: {test_secret: 4, test_seen: 2}}\n"
+    flow = ("topics:\n  pooling:\n    exercises:\n"
+            "      max_pool2d: {points: 20, tests: {test_secret: 4, test_seen: 2}}\n")
     kept = yaml.safe_load(release.public_grading(flow, {"test_seen"}))
     assert kept["topics"]["pooling"]["exercises"]["max_pool2d"] == {"points": 20, "tests": {"test_seen": 2}}
     block = "topics:\n  pooling:\n    exercises:\n      max_pool2d:\n        points: 20\n        tests:\n" \
@@ -134,7 +135,8 @@ def _line_of(path: str, text: str) -> int:
 
 def test_a_planted_leak_fails_the_release_naming_file_and_line(tmp_path):
     """A copy of the repository with a solution line in a notebook (JSON-quoted) and a hidden test's line
-    in a notebook helper: ``release`` exits 1, names both, and leaves OUT as written."""
+    in a notebook helper: ``release`` exits 1, names both, and leaves OUT as written; a leak the instructor
+    accepts is listed without failing."""
     repo = tmp_path / "repo"
     shutil.copytree(REPO_ROOT, repo, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache",
                                                                    "*.ipynb"))
@@ -162,6 +164,13 @@ def test_a_planted_leak_fails_the_release_naming_file_and_line(tmp_path):
         in result.stdout
     assert "leak check: 2 LEAKS" in result.stdout
     assert (out / "notebooks" / "planted.ipynb").exists() and (out / "notebooks" / "helpers.py").exists()
+
+    # accepted by the instructor: still listed, no longer failing
+    with open(repo / release.ACCEPTED, "a", encoding="utf-8") as f:
+        f.write(f"\nnotebooks/planted.ipynb: {solution}\n")
+    accepted = cli("release", str(tmp_path / "accepted"), cwd=repo)
+    assert accepted.returncode == 1 and "leak check: 1 LEAKS" in accepted.stdout, accepted.stdout
+    assert f"accepted in {release.ACCEPTED}: notebooks/planted.ipynb:{planted_at}: solution line" in accepted.stdout
 
     # a stub edited by hand (here: holding that line) is refused before anything is written
     stub = repo / "exercises" / "pooling.py"
