@@ -22,9 +22,11 @@ Steps, each a function:
 A leak names the released file and line and the secret it repeats; ``release`` then exits 1 and
 leaves OUT as it is, for the instructor to look at.
 
-The grader's own files are public here: they are released as they are, and its fixtures, which
-hold correct stand-ins for the exercises other exercises use (``grading.yml``'s ``uses``), are mounted
-next to every submission in the sandbox anyway. A secret line they repeat is therefore no secret.
+The grader's correct stand-ins for the exercises other exercises use (``grading.yml``'s ``uses``,
+``autograder/fixtures/references.py``) are the answers: they are withheld (:data:`WITHHELD`), and the
+release gets a version that serves nothing, so a student's local tests call the student's own versions.
+The rest of the grader, the public tests' fixtures included, is public: lines they share with a solution
+are not searched for.
 """
 from __future__ import annotations
 
@@ -56,6 +58,27 @@ INSTRUCTOR_ONLY = ("batch.py", "gradescope.py", "gradescope_files", "nbgrader_ce
 COPIED = ("exercises/*.py", "tests/*.py", "notebooks/**/*", "conftest.py", "pyproject.toml", "requirements.txt",
           *(f"autograder/{name}" for name in GRADER if name.endswith(".py")),
           *(f"autograder/{name}/*" for name in GRADER if not name.endswith(".py")))
+#: Grader files that are answers (correct versions of exercises): replaced in the release by :data:`SERVES_NOTHING`.
+WITHHELD = (os.path.join("autograder", "fixtures", "references.py"),)
+SERVES_NOTHING = '''"""The grader's correct versions of the exercises are not part of the student release: they are the answers.
+
+While a test of an exercise that uses another one (``uses:`` in ``grading.yml``) runs here, your own
+version of that other exercise is called; the course's grader calls its correct one instead, so there a
+mistake costs only the exercise that holds it.
+"""
+from typing import Callable, Iterable
+
+REFERENCES: dict = {}
+
+
+class StaleStandIn(RuntimeError):
+    """A stand-in used after its test (never raised here: nothing is served)."""
+
+
+def serve(namespace: dict, topic: str, names: Iterable[str]) -> Callable[[], None]:
+    """Serve nothing: the exercises ``names`` stay the submission's own."""
+    return lambda: None
+'''
 #: Never released, wherever they match: caches and editor state.
 NOT_FOR_STUDENTS = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store")
 #: The student repository's own files (README, Makefile, .gitignore, CI workflow): copied to the top of OUT.
@@ -90,14 +113,15 @@ def copied_files(root: str = REPO_ROOT) -> dict[str, str]:
             rel = os.path.relpath(os.path.join(folder, name), root)
             found[os.path.relpath(rel, RELEASE_FILES)] = rel
     return {target: rel for target, rel in sorted(found.items()) if os.path.isfile(os.path.join(root, rel))
-            and not any(part in NOT_FOR_STUDENTS or part.endswith(".pyc") for part in rel.split(os.sep))}
+            and rel not in WITHHELD and not any(part in NOT_FOR_STUDENTS or part.endswith(".pyc") for part in rel.split(os.sep))}
 
 
 def written(root: str = REPO_ROOT) -> dict[str, str]:
     """The files made for the release (path in OUT -> text), except ``timings.json`` (see :func:`public_timings`)."""
     with open(os.path.join(root, "grading.yml"), encoding="utf-8") as f:
         grading = public_grading(f.read(), public_test_names(root))
-    return {"grading.yml": grading, "requirements-notebooks.txt": notebook_requirements(root)}
+    return {"grading.yml": grading, "requirements-notebooks.txt": notebook_requirements(root),
+            **{path: SERVES_NOTHING for path in WITHHELD}}
 
 
 def public_test_names(root: str = REPO_ROOT) -> set[str]:
@@ -242,6 +266,8 @@ def public_lines(root: str = REPO_ROOT) -> set[tuple[str, ...]]:
     grader = [os.path.join(root, "autograder", name) for name in GRADER if name.endswith(".py")]
     for path in glob.glob(os.path.join(root, "tests", "*.py")) + glob.glob(
             os.path.join(root, "autograder", "fixtures", "*.py")) + grader:
+        if os.path.relpath(path, root) in WITHHELD:
+            continue
         with open(path, encoding="utf-8") as f:
             public.update(tokens(line) for line in f)
     for path in glob.glob(os.path.join(root, "solutions", "*.py")):

@@ -72,6 +72,23 @@ def test_release_holds_the_student_files_and_nothing_secret(released):
             assert not where, f"a solution region of {name} is released in {where}:\n{region}"
 
 
+def test_the_graders_correct_versions_of_the_exercises_are_withheld(released):
+    out, _ = released
+    with open(os.path.join(out, "autograder", "fixtures", "references.py"), encoding="utf-8") as f:
+        text = f.read()
+    assert text == release.SERVES_NOTHING
+    with open(os.path.join(REPO_ROOT, "autograder", "fixtures", "references.py"), encoding="utf-8") as f:
+        answers = [line.strip() for line in f if line.strip().startswith(("return ", "def ", "class "))]
+    leaked = [line for line in answers if line in text and not line.startswith(("def serve", "class StaleStandIn"))]
+    assert not leaked, f"the released stand-ins hold the grader's answers: {leaked[:3]}"
+    # the released plugin runs a test with ``uses`` on the student's own versions
+    namespace = {"softmax": "mine"}
+    undo = {}
+    exec(compile(text, "references.py", "exec"), undo)
+    undo["serve"](namespace, "attention", ["softmax"])()
+    assert namespace == {"softmax": "mine"}
+
+
 def test_released_grading_and_timings_name_no_hidden_test(released):
     out, _ = released
     public = release.public_test_names()
