@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from autograder.compare import assert_close, assert_true
 from autograder.fixtures import autoencoder as fx
+from autograder.fixtures.seeding import seeded_state_dict
 from autograder.fixtures.synthetic import AE_TASK, data_variance, make_anomalies, make_manifold_data
 
 AE = "autoencoder.Autoencoder"
@@ -59,8 +60,8 @@ def test_autoencoder_structure_and_state_dict(impl, sizes):
 @pytest.mark.parametrize("seed", [0, 7])
 def test_autoencoder_initialisation_as_seeded(impl, seed):
     sizes = (6, 10, 3)
-    got = impl.run(fx.seeded_state_dict, impl.Autoencoder, seed, *sizes)
-    want = fx.seeded_state_dict(fx.ReferenceAutoencoder, seed, *sizes)
+    got = impl.run(seeded_state_dict, impl.Autoencoder, seed, *sizes)
+    want = seeded_state_dict(fx.ReferenceAutoencoder, seed, *sizes)
     assert_true(sorted(got) == sorted(want), exercise=AE, message=f"state_dict keys {sorted(got)} != {sorted(want)}")
     for name in want:
         assert_close(got[name], want[name], exercise=AE, what=f"initial {name} after torch.manual_seed({seed})",
