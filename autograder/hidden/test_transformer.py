@@ -908,8 +908,8 @@ def test_vit_encoder_is_pre_norm_gelu_blocks(impl):
     ours, theirs = sorted(encoder.state_dict()), sorted(reference.state_dict())
     assert_true(ours == theirs, exercise=VIT,
                 message=f"the encoder's state_dict keys {ours} differ from those of nn.TransformerEncoder of {depth} "
-                        f"layers ({theirs}): encoder = TransformerEncoder(lambda: TransformerEncoderBlock(...), depth), "
-                        "without a norm of its own")
+                        f"layers ({theirs}): encoder = TransformerEncoder(lambda: TransformerEncoderBlock(...), "
+                        "depth), without a norm of its own")
     encoder.double()
     encoder.load_state_dict(reference.state_dict())
     encoder.eval()
@@ -955,9 +955,8 @@ def test_vit_rejects_bad_sizes(impl):
 
 @pytest.mark.exercise("ViT")
 def test_vit_learns_quadrant_task_other_seed(impl):
-    # The label is the quadrant holding the blob patch, drawn at random among the quadrant's patches: only patch
-    # *positions* carry the class, so a model without position embeddings stays near 25 %. Fixed step budget
-    # (VIT_TASK), seed 1.
+    # The label is the quadrant (one 8 x 8 patch each) holding the blob: only patch *positions* carry the class,
+    # so a model without position embeddings stays near 25 %. Fixed step budget (VIT_TASK), seed 1.
     result = impl.run(vit_learns_task, impl.ViT, seed=1)
     assert_true(result["accuracy"] >= VIT_TASK["min_accuracy"], exercise=VIT,
                 message=f"held-out accuracy {result['accuracy']:.3f} < {VIT_TASK['min_accuracy']} on the quadrant task "
