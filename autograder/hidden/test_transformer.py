@@ -724,8 +724,14 @@ def test_patchify_rejects_indivisible_size(impl, shape, p):
 SMALL_VIT = dict(d_model=16, depth=1, nhead=2, dim_feedforward=32)
 
 
-def randomized_vit(impl, image_size, patch_size, in_channels, num_classes, device=None, dtype=None, seed=0, **kwargs):
-    """A ViT with a random cls_token and pos_embedding (std 1), so both visibly matter."""
+def randomized_vit(impl, image_size, patch_size, in_channels, num_classes, device=None, dtype=None, seed=0,
+                   all_weights=False, **kwargs):
+    """A ViT with a random cls_token and pos_embedding (std 1), so both visibly matter.
+
+    With ``all_weights`` every other floating tensor of the state_dict is redrawn too, whatever the submission's
+    own initialisation (a timm-style truncated-normal(0.02) init makes every signal tiny): matrices
+    N(0, 1/fan_in), 1-d weights 1 + N(0, 0.1²) (LayerNorm scales), biases N(0, 0.1²).
+    """
     model = impl.ViT(image_size, patch_size, in_channels, num_classes, **(kwargs or SMALL_VIT))
     if device is not None:
         model.to(device=device, dtype=dtype)
@@ -734,6 +740,17 @@ def randomized_vit(impl, image_size, patch_size, in_channels, num_classes, devic
     for name in ("cls_token", "pos_embedding"):
         if name in state:
             state[name] = torch.randn(state[name].shape, generator=gen, dtype=torch.float64).to(state[name])
+    for name, value in state.items():
+        if not all_weights or name in ("cls_token", "pos_embedding") or not value.is_floating_point():
+            continue
+        noise = torch.randn(value.shape, generator=gen, dtype=torch.float64)
+        if value.dim() >= 2:
+            noise = noise / math.sqrt(value[0].numel())
+        elif name.endswith("weight"):
+            noise = 1.0 + 0.1 * noise
+        else:
+            noise = 0.1 * noise
+        state[name] = noise.to(value)
     model.load_state_dict(state)
     model.eval()
     return model, state
@@ -802,8 +819,9 @@ def test_vit_head_reads_the_cls_token(impl, image_size, p):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
 def test_vit_uses_patch_positions(impl, device, dtype):
     # Without pos_embedding the encoder is permutation-equivariant, so swapping two patches would leave the
-    # CLS output unchanged (up to rounding); with random position embeddings of std 1 it changes by O(0.1).
-    model, _ = randomized_vit(impl, 8, 4, 2, 3, device=device, dtype=dtype)
+    # CLS output unchanged (up to rounding); with random position embeddings of std 1 and every weight redrawn
+    # (whatever the submission's init) it changes by O(0.1).
+    model, _ = randomized_vit(impl, 8, 4, 2, 3, device=device, dtype=dtype, all_weights=True)
     images = randn(3, 2, 8, 8, device=device, dtype=dtype)
     logits = model(images)
     for a, b in [(0, 3), (1, 2)]:
