@@ -79,7 +79,8 @@ def assert_close(actual: Any, expected: Any, *, exercise: str, what: str = "outp
     if inputs:
         header.append(_inputs_line(inputs).strip())
     matched = [desc for desc, wrong in (misconceptions or {}).items()
-               if isinstance(actual, torch.Tensor) and _close(actual, wrong, check_dtype=False, **tol)]
+               if isinstance(actual, torch.Tensor)
+               and _close(actual, wrong, check_dtype=False, equal_nan=equal_nan, **tol)]
     if matched:
         header.append(f"hint: your {what} equals {matched[0]}.")
     if hint:

@@ -54,6 +54,10 @@ class Autoencoder(nn.Module):
         - ``encode``: :math:`(*, D) \to (*, k)`; ``decode``: :math:`(*, k) \to (*, D)`;
           ``forward``: :math:`(*, D) \to (*, D)`.
 
+    The four ``nn.Linear`` layers keep their default initialisation and are created in the order
+    ``encoder.0, encoder.2, decoder.0, decoder.2`` with nothing else drawn from the global RNG, so
+    after the same ``torch.manual_seed`` the weights equal those of these stacks built by torch.
+
     Compared against the same ``nn.Sequential`` stacks built in the tests and loaded with this
     module's ``state_dict``.
     """
@@ -89,7 +93,7 @@ def add_noise(x: torch.Tensor, std: float, generator: Optional[torch.Generator] 
 
     The noise is exactly ``std * torch.randn(x.shape, generator=generator, dtype=x.dtype,
     device=x.device)``, so a test holding a generator in the same state can reproduce it.
-    ``x`` itself is not modified; ``std=0`` returns a copy of ``x``.
+    ``x`` itself is not modified; ``std=0`` adds nothing (``x``'s values come back).
 
     Args:
         x: clean data.

@@ -118,7 +118,7 @@ def relu(x: torch.Tensor) -> torch.Tensor:
 
     Shape:
         - Input: ``(*)``.
-        - Output: ``(*)``, same shape, dtype and device.
+        - Output: ``(*)``, same shape, dtype and device; a new tensor (``x`` is not modified).
 
     Compared against ``torch.relu`` (outputs and gradients, including inputs that
     are exactly 0).

@@ -121,8 +121,10 @@ def max_pool2d(
     a window holding several NaNs, where torch picks the last NaN and argmax the first.
 
     Hints:
-        - A padded cell must never win the max: fill it with -inf (not 0, or a window of
-          negative numbers returns 0), or clamp its index onto the nearest edge cell.
+        - A padded cell must never win the max (not 0, or a window of negative numbers
+          returns 0) nor take the gradient: clamp its index onto the nearest edge cell, which
+          lies in the same window (filling it with -inf gets the values right, but a window of
+          only -inf would then send its gradient into the padding).
         - The gradient of a window goes to ONE cell: the first maximum in row-major
           order (take the argmax of the flattened window, then gather). `amax` would
           split it between tied cells.

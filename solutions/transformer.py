@@ -382,6 +382,14 @@ class ViT(nn.Module):
     Shape:
         - Input: :math:`(B, C, H, W)`; Output: :math:`(B, num\_classes)`.
 
+    Graded against a torch reference of the encoder (``nn.TransformerEncoderLayer`` blocks, pre-norm,
+    GELU, same weights), on the token sequence the encoder receives (eval: unchanged; train: each
+    element zeroed or scaled by ``1 / (1 - dropout)``), and by training: built with
+    ``d_model=32, depth=2, nhead=4, dim_feedforward=64`` and trained 300 AdamW steps on 16 x 16
+    one-channel noisy images cut into four 8 x 8 patches, where the class is the patch (quadrant)
+    holding a bright blob (only patch *positions* tell the classes apart), it reaches >= 95 %
+    held-out accuracy.
+
     Hints:
         * Without ``pos_embedding`` the encoder is permutation-invariant over patches: it cannot
           tell *where* something is in the image.

@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from autograder.compare import assert_close, assert_true
 from autograder.fixtures import autoencoder as fx
+from autograder.fixtures.seeding import seeded_state_dict
 from autograder.fixtures.synthetic import AE_TASK, data_variance, make_anomalies, make_manifold_data
 
 AE = "autoencoder.Autoencoder"
@@ -59,13 +60,13 @@ def test_autoencoder_structure_and_state_dict(impl, sizes):
 @pytest.mark.parametrize("seed", [0, 7])
 def test_autoencoder_initialisation_as_seeded(impl, seed):
     sizes = (6, 10, 3)
-    got = impl.run(fx.seeded_state_dict, impl.Autoencoder, seed, *sizes)
-    want = fx.seeded_state_dict(fx.ReferenceAutoencoder, seed, *sizes)
+    got = impl.run(seeded_state_dict, impl.Autoencoder, seed, *sizes)
+    want = seeded_state_dict(fx.ReferenceAutoencoder, seed, *sizes)
     assert_true(sorted(got) == sorted(want), exercise=AE, message=f"state_dict keys {sorted(got)} != {sorted(want)}")
     for name in want:
         assert_close(got[name], want[name], exercise=AE, what=f"initial {name} after torch.manual_seed({seed})",
-                     hint="build nn.Linear layers (default init) in the order encoder.0, encoder.2, decoder.0, "
-                          "decoder.2 and draw nothing else from the RNG")
+                     hint="common causes: the nn.Linear layers (default init) built in another order than "
+                          "encoder.0, encoder.2, decoder.0, decoder.2, or other draws from the RNG in __init__")
 
 
 def reference_pair(impl, sizes, device, dtype, seed=3):
@@ -167,7 +168,8 @@ def test_add_noise_matches_seeded_randn(impl, device, dtype, shape, std):
                 message=f"expected a {dtype} tensor on {device}, got {getattr(got, 'dtype', type(got).__name__)}",
                 inputs=inputs)
     assert_close(got, want, exercise=NOISE, inputs=inputs, misconceptions=noise_misconceptions(x0, std, 5),
-                 hint="the noise is std * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)")
+                 hint="common causes: noise other than std * torch.randn(x.shape, generator=generator, "
+                      "dtype=x.dtype, device=x.device)")
     assert_close(x, x0, exercise=NOISE, what="the input x after the call",
                  hint="add_noise modified x in place: return x + noise, a new tensor")
 
@@ -197,7 +199,8 @@ def test_add_noise_default_generator_is_global_rng(impl):
     torch.manual_seed(123)
     want = x + 0.7 * torch.randn(x.shape)
     assert_close(got, want, exercise=NOISE, inputs={"x": x, "std": 0.7},
-                 hint="without a generator the noise comes from the global RNG (torch.randn(..., generator=None))")
+                 hint="common causes: without a generator, noise not drawn from the global RNG "
+                      "(torch.randn(..., generator=None))")
     again = impl.run(fx.call_with_global_seed, impl.add_noise, 124, x, 0.7)
     assert_true(not torch.equal(again, got), exercise=NOISE,
                 message="two different global RNG states gave the same noise")
@@ -288,8 +291,8 @@ def test_train_minibatch_trajectory(impl, device, n, batch_size, epochs, noise_s
     ref = fx.reference_variants(data, kind="blind", **kwargs)
     hint = None
     if noise_std > 0:
-        hint = ("with noise_std > 0 only the model's input is noised: the loss compares the output with the "
-                "clean x (the denoising target)")
+        hint = ("common causes: with noise_std > 0, a loss against the noisy input instead of the clean x (only "
+                "the model's input is noised; the clean x is the denoising target)")
     compare_run(got, ref, epochs, {"data": data, **kwargs}, hint=hint)
 
 
@@ -310,8 +313,8 @@ def test_train_deterministic_for_a_seed(impl):
     kwargs = dict(kind="ae", epochs=3, lr=0.01, batch_size=32, noise_std=0.3, seed=4)
     first = impl.run(fx.train_and_report, impl.train_autoencoder, data, global_seed=1, **kwargs)
     second = impl.run(fx.train_and_report, impl.train_autoencoder, data, global_seed=2, **kwargs)
-    hint = ("two runs with the same seed (and the same initial weights) differ when the global RNG differs: draw "
-            "the shuffling and the noise from a torch.Generator seeded with `seed`")
+    hint = ("common causes: shuffling or noise drawn from the global RNG (two runs with the same seed and "
+            "weights differ when the global RNG differs): draw both from a torch.Generator seeded with `seed`")
     h1, h2 = check_history(first, 3, {"data": data}), check_history(second, 3, {"data": data})
     assert_close(h2, h1, exercise=TRAIN, what="loss history of a second run with the same seed", hint=hint)
     for name, value in first["state"].items():
@@ -431,7 +434,7 @@ def test_reconstruction_error_values(impl, device, dtype, batch):
     out, want = score_reference(x)
     assert_close(got["scores"], want, exercise=SCORE, what="per-sample error", inputs={"x": x},
                  misconceptions=score_misconceptions(out, x),
-                 hint="one score per sample: ((model(x) - x) ** 2).mean(dim=-1)")
+                 hint="common causes: not one score per sample ((model(x) - x) ** 2).mean(dim=-1)")
 
 
 @pytest.mark.exercise("reconstruction_error")
@@ -454,7 +457,8 @@ def test_reconstruction_error_uses_eval_mode(impl):
     got = impl.run(fx.score_and_report, impl.reconstruction_error, x, kind="dropout", train_mode=True)
     _, want = score_reference(x, kind="dropout")
     assert_close(got["scores"], want, exercise=SCORE, what="scores of a model with dropout", inputs={"x": x},
-                 hint="score the model in eval mode (model.eval(): no dropout), then restore its previous mode")
+                 hint="common causes: the model scored in train mode (dropout active): call model.eval() first, "
+                      "then restore its previous mode")
     assert_true(got["mode_after"] is True, exercise=SCORE,
                 message="a model in train mode came back in eval mode: restore its previous mode")
 

@@ -79,6 +79,19 @@ def test_embedding_values_and_weight_gradient(impl, device, dtype, shape, V, D, 
 
 
 @pytest.mark.exercise("Embedding")
+def test_embedding_int32_indices(impl, device):
+    # The docstring accepts int32 ids as well as int64 (as F.embedding does).
+    reference, module = embedding_pair(impl, 9, 4, 2, device, torch.float64)
+    idx = random_ids((3, 5), 9, device, 2).to(torch.int32)
+    got = impl.run(output_and_grads, module, idx)
+    want = output_and_grads(reference, idx)
+    inputs = {"indices": idx, "num_embeddings": 9, "embedding_dim": 4, "padding_idx": 2}
+    assert_close(got["output"], want["output"], exercise=EMB, inputs=inputs)
+    assert_close(got["params"].get("weight"), want["params"]["weight"], exercise=EMB,
+                 what="gradient w.r.t. weight", inputs=inputs)
+
+
+@pytest.mark.exercise("Embedding")
 def test_embedding_padding_row_unchanged_by_training(impl, device):
     V, D, padding_idx = 6, 3, 4
     reference, module = embedding_pair(impl, V, D, padding_idx, device, torch.float64)
@@ -210,8 +223,9 @@ def test_cosine_default_dim_is_last(impl, device):
     a = randn(2, 3, 4, device=device, dtype=torch.float64, grad=False)
     b = randn(2, 3, 4, device=device, dtype=torch.float64, grad=False)
     assert_close(impl.cosine_similarity(a, b), F.cosine_similarity(a, b, dim=-1), exercise=COS,
-                 inputs={"a": a, "b": b}, hint="cosine_similarity(a, b) reduces the last dimension: the default is "
-                                                "dim=-1, not torch's dim=1")
+                 inputs={"a": a, "b": b},
+                 misconceptions={"the cosine over dim=1 (torch's default): cosine_similarity(a, b) reduces the last "
+                                 "dimension, its default is dim=-1": F.cosine_similarity(a, b, dim=1)})
 
 
 @pytest.mark.exercise("cosine_similarity")
@@ -606,7 +620,8 @@ def test_spectrogram_pure_tone(impl, device, n_fft, hop_length, bin_):
     peak = got.argmax(dim=-2)  # (2, frames)
     known = torch.tensor([[bin_], [bin_ + 3]], device=device).expand_as(peak)
     assert_close(peak, known, exercise=SPEC, what="frequency bin of the peak", inputs=inputs,
-                 hint="frequency is the second-to-last axis: (..., n_fft//2+1, frames)")
+                 hint="common causes: the frequency axis not second-to-last (the output is (..., n_fft//2+1, "
+                      "frames))")
 
 
 @pytest.mark.exercise("spectrogram")

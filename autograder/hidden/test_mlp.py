@@ -15,7 +15,9 @@ from torch.nn import functional as F
 
 from autograder.compare import assert_close, assert_true
 from autograder.fixtures.autograd import output_and_grads, upstream_gradient
-from autograder.fixtures.mlp import XOR_LABELS, build_with_activation, layer_summary, xor_logits
+from autograder.fixtures.mlp import (XOR_LABELS, build_with_activation, layer_summary, reference_xor_logits,
+                                     torch_mlp, xor_logits)
+from autograder.fixtures.seeding import leaves_global_rng_alone, seeded_state_dict
 
 LINEAR = "mlp.Linear"
 RELU = "mlp.relu"
@@ -51,7 +53,8 @@ def test_linear_values_and_gradients(impl, device, dtype, n_in, n_out, lead):
         wrong["x @ weight + bias (the transpose of weight is missing)"] = (
             x.detach() @ reference.weight.detach() + reference.bias.detach())
     assert_close(got["output"], want["output"], exercise=LINEAR, inputs=inputs, misconceptions=wrong,
-                 hint="weight is stored (out_features, in_features): the product is x @ weight.T (transpose)")
+                 hint="common causes: a missing transpose (weight is stored (out_features, in_features), the "
+                      "product is x @ weight.T), a bias not added")
     assert_close(got["inputs"][0], want["inputs"][0], exercise=LINEAR, what="gradient w.r.t. x", inputs=inputs)
     for name in ("weight", "bias"):
         assert_close(got["params"].get(name), want["params"][name], exercise=LINEAR,
@@ -92,7 +95,8 @@ def test_linear_without_bias(impl, device, dtype):
     got = impl.run(output_and_grads, layer, x)
     want = output_and_grads(reference, x)
     inputs = {"x": x, "bias": False}
-    assert_close(got["output"], want["output"], exercise=LINEAR, inputs=inputs, hint="with bias=False nothing is added")
+    assert_close(got["output"], want["output"], exercise=LINEAR, inputs=inputs,
+                 hint="common causes: a bias still added although bias=False")
     assert_close(got["inputs"][0], want["inputs"][0], exercise=LINEAR, what="gradient w.r.t. x", inputs=inputs)
     assert_close(got["params"].get("weight"), want["params"]["weight"], exercise=LINEAR,
                  what="gradient w.r.t. weight", inputs=inputs)
@@ -123,6 +127,49 @@ def test_linear_init_bounds(impl, n_in, n_out):
                             f"b = 1/sqrt(in_features) = {bound:.4g} fills [-b, b] (the bias too, as nn.Linear)")
 
 
+@pytest.mark.exercise("Linear")
+@pytest.mark.parametrize("n_in,n_out,bias", [(5, 3, True), (7, 7, False)])
+def test_linear_init_follows_the_global_rng_like_nn_linear(impl, n_in, n_out, bias):
+    # The docstring's rule: weight first, then bias, each U(-k, k) from the global RNG, so after the same
+    # torch.manual_seed the layer holds nn.Linear's numbers.
+    got = impl.run(seeded_state_dict, impl.Linear, 11, n_in, n_out, bias=bias)
+    want = seeded_state_dict(torch.nn.Linear, 11, n_in, n_out, bias=bias)
+    inputs = {"in_features": n_in, "out_features": n_out, "bias": bias, "seed": 11}
+    assert_true(sorted(got) == sorted(want), exercise=LINEAR, inputs=inputs,
+                message=f"state_dict keys {sorted(got)}, expected {sorted(want)}")
+    wrong = {}
+    if bias:  # what drawing the bias before the weight gives
+        swapped = {}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(11)
+            k = 1.0 / math.sqrt(n_in)
+            swapped["bias"] = torch.empty(n_out).uniform_(-k, k)
+            swapped["weight"] = torch.empty(n_out, n_in).uniform_(-k, k)
+        wrong = {name: {"the value drawn when bias is initialised before weight (draw weight first, then bias, "
+                        "as nn.Linear)": swapped[name]} for name in swapped}
+    for name in want:
+        assert_close(got[name], want[name], exercise=LINEAR, what=f"{name} after torch.manual_seed(11)",
+                     inputs=inputs, misconceptions=wrong.get(name))
+
+
+@pytest.mark.exercise("Linear")
+def test_linear_dtype_device_and_zero_in_features(impl, device):
+    got = impl.run(seeded_state_dict, impl.Linear, 3, 4, 6, device=device, dtype=torch.float64)
+    want = seeded_state_dict(torch.nn.Linear, 3, 4, 6, device=device, dtype=torch.float64)
+    for name, w in want.items():
+        g = got.get(name)
+        assert_true(isinstance(g, torch.Tensor) and g.dtype == w.dtype and g.device.type == w.device.type,
+                    exercise=LINEAR, inputs={"device": device, "dtype": "float64"},
+                    message=f"Linear(4, 6, device={device!r}, dtype=torch.float64).{name} is "
+                            f"{getattr(g, 'dtype', None)} on {getattr(g, 'device', None)}: create the parameters "
+                            "with the device and dtype passed in")
+    # in_features == 0: k = 0, so the bias is all zeros and the output is the bias (as nn.Linear).
+    layer = impl.Linear(0, 3)
+    out = layer(torch.randn(2, 0))
+    assert_close(out, torch.zeros(2, 3), exercise=LINEAR, inputs={"x": torch.randn(2, 0)},
+                 what="output of Linear(0, 3) (k = 0 when in_features == 0: the bias is zero)")
+
+
 # --------------------------------------------------------------------------- relu
 
 def relu_input(*shape, device, dtype):
@@ -142,23 +189,29 @@ def test_relu_values_and_gradient(impl, device, dtype, shape):
     assert_close(got["output"], want["output"], exercise=RELU, inputs=inputs)
     xd = x.detach()
     g = upstream_gradient(want["output"])  # the upstream gradient output_and_grads used
-    wrong = {"the gradient of x.clamp(min=0) or x * (x >= 0) (1 at x == 0)": g * (xd >= 0),
-             "the gradient of torch.maximum(x, 0) (0.5 at x == 0)": g * ((xd > 0) + 0.5 * (xd == 0))}
+    wrong = {"the gradient of x.clamp(min=0) or x * (x >= 0): its gradient at 0 is 1, torch.relu's is 0":
+             g * (xd >= 0),
+             "the gradient of torch.maximum(x, 0): its gradient at 0 is 0.5, torch.relu's is 0":
+             g * ((xd > 0) + 0.5 * (xd == 0))}
     assert_close(got["inputs"][0], want["inputs"][0], exercise=RELU, what="gradient w.r.t. x", inputs=inputs,
-                 misconceptions=wrong, hint="relu's gradient at 0 must be 0, as torch.relu's")
+                 misconceptions=wrong)
 
 
 @pytest.mark.exercise("relu")
 def test_relu_infinities_dtype_and_input_untouched(impl, device):
-    before = torch.tensor([float("-inf"), -3.0, -0.0, 0.0, 1e-30, 2.5, float("inf")], device=device)
+    before = torch.tensor([float("-inf"), -3.0, -0.0, 0.0, 1e-30, 2.5, float("inf"), float("nan")], device=device)
     x = impl.inout(before)  # a copy whose in-place changes come back
     out = impl.relu(x)
     assert_true(isinstance(out, torch.Tensor) and out.dtype == x.dtype and out.shape == x.shape, exercise=RELU,
                 message=f"expected a {x.dtype} tensor of shape {tuple(x.shape)}, got "
                         f"{getattr(out, 'dtype', type(out).__name__)} {tuple(getattr(out, 'shape', ()))}")
-    assert_close(out, torch.relu(before), exercise=RELU, inputs={"x": before},
-                 hint="relu(-inf) is 0 and relu(inf) is inf (x * (x > 0) gives nan at -inf)")
-    assert_close(x, before, exercise=RELU, what="input after the call", hint="relu must not modify its input in place")
+    assert_close(out, torch.relu(before), exercise=RELU, inputs={"x": before}, equal_nan=True,
+                 misconceptions={"x * (x > 0), which gives nan at -inf (relu(-inf) is 0)": before * (before > 0),
+                                 "a relu that maps NaN to 0: NaN must stay NaN (torch.where(x > 0, x, 0) sends it "
+                                 "to 0, a test x <= 0 keeps it)": torch.where(before > 0, before, 0.0)},
+                 hint="relu(-inf) is 0, relu(inf) is inf and relu(nan) is nan")
+    assert_close(x, before, exercise=RELU, what="input after the call", equal_nan=True,
+                 hint="relu must not modify its input in place")
 
 
 # --------------------------------------------------------------------------- build_mlp
@@ -207,6 +260,31 @@ def test_build_mlp_matches_sequential(impl, activation):
     assert_close(model(x), want, exercise=BUILD, inputs={"x": x, "sizes": sizes, "activation": activation},
                  misconceptions={"the model with an activation after the last layer": act()(want)},
                  hint="no activation after the last layer: the output is a logit")
+
+
+def reversed_mlp(sizes):
+    """A known-wrong build: the Linear layers created last to first (then put in order)."""
+    linears = [torch.nn.Linear(sizes[i], sizes[i + 1]) for i in reversed(range(len(sizes) - 1))][::-1]
+    layers = []
+    for i, lin in enumerate(linears):
+        layers += [lin] + ([torch.nn.ReLU()] if i < len(linears) - 1 else [])
+    return torch.nn.Sequential(*layers)
+
+
+@pytest.mark.exercise("build_mlp")
+def test_build_mlp_follows_the_global_rng_like_sequential(impl):
+    # Layers created in order: after the same torch.manual_seed, the same numbers as nn.Sequential(nn.Linear, ...).
+    sizes = [3, 6, 5, 2]
+    got = impl.run(seeded_state_dict, impl.build_mlp, 5, sizes)
+    want = seeded_state_dict(torch_mlp, 5, sizes)
+    wrong = seeded_state_dict(reversed_mlp, 5, sizes)
+    inputs = {"sizes": sizes, "seed": 5}
+    assert_true(sorted(got) == sorted(want), exercise=BUILD, inputs=inputs,
+                message=f"state_dict keys {sorted(got)}, expected {sorted(want)}")
+    for name in want:
+        assert_close(got[name], want[name], exercise=BUILD, what=f"{name} after torch.manual_seed(5)", inputs=inputs,
+                     misconceptions={"the layers created last to first: create them in order, first layer first":
+                                     wrong[name]})
 
 
 @pytest.mark.exercise("build_mlp")
@@ -262,3 +340,33 @@ def test_train_xor_deterministic(impl):
     second = impl.run(xor_logits, impl.train_xor(seed=6, steps=STEPS))
     assert_close(second, first, exercise=XOR, what="logits of a second train_xor(seed=6)", inputs={"seed": 6},
                  hint="train_xor must be deterministic for a seed: torch.manual_seed(seed) before building the model")
+
+
+@pytest.mark.exercise("train_xor")
+@pytest.mark.parametrize("seed,hidden,lr", [(0, 8, 0.1), (7, 12, 0.05)])
+def test_train_xor_follows_the_documented_recipe(impl, seed, hidden, lr):
+    # build_mlp([2, hidden, 1], nn.Tanh) after torch.manual_seed(seed), full-batch Adam(lr) on BCEWithLogits,
+    # stop before a step once every signed logit is > 2: the returned model's logits, recomputed with torch.
+    kwargs = dict(hidden=hidden, steps=STEPS, lr=lr, seed=seed)
+    got = impl.run(xor_logits, impl.train_xor(**kwargs))
+    want = reference_xor_logits(**kwargs)
+    what = "logits of the trained model on the 4 XOR points"
+    if got.shape == want.shape and torch.allclose(got, want, rtol=1e-3, atol=1e-3):
+        return
+    wrong = {  # trained only when the logits differ: each known-wrong recipe is a training run of its own
+        "training that never stops early: stop as soon as every point has (2 * label - 1) * logit > 2":
+            reference_xor_logits(**kwargs, margin=None),
+        "training that stops once every point is merely classified (margin 0): the margin is 2":
+            reference_xor_logits(**kwargs, margin=0.0),
+        "a ReLU hidden layer: train_xor uses build_mlp([2, hidden, 1], nn.Tanh)":
+            reference_xor_logits(**kwargs, activation="ReLU"),
+    }
+    assert_close(got, want, exercise=XOR, what=what, inputs=kwargs, misconceptions=wrong, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.exercise("train_xor")
+def test_train_xor_leaves_the_global_rng_alone(impl):
+    untouched = impl.run(leaves_global_rng_alone, impl.train_xor, seed=3, steps=STEPS)
+    assert_true(untouched, exercise=XOR, inputs={"seed": 3},
+                message="train_xor changed the caller's global RNG state: build the model inside "
+                        "torch.random.fork_rng() after torch.manual_seed(seed)")

@@ -20,7 +20,8 @@ import pytest
 import torch
 
 from autograder.compare import assert_close, assert_true
-from autograder.fixtures.optimizers import epochs, reference_minibatches, trajectory, with_global_seed
+from autograder.fixtures.optimizers import (drawn_at_call_time, epochs, reference_minibatches, trajectory,
+                                            with_global_seed)
 
 SGD = "optimizers.SGD"
 ADAM = "optimizers.Adam"
@@ -238,7 +239,8 @@ def test_sgd_default_hyperparameters(impl):
     got = impl.run(trajectory, impl.SGD, "quadratic", 30)
     want = reference("SGD", "quadratic", 30)
     check_run(got, want, SGD, {"problem": "quadratic", "hyper-parameters": "defaults"},
-              hint="torch.optim.SGD's defaults: lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False")
+              hint="common causes: defaults other than torch.optim.SGD's (lr=1e-3, momentum=0, dampening=0, "
+                   "weight_decay=0, nesterov=False)")
 
 
 @pytest.mark.exercise("SGD")
@@ -251,7 +253,8 @@ def test_sgd_param_groups(impl, problem):
     got = impl.run(trajectory, impl.SGD, problem, 40, groups=groups, **hyper)
     want = reference("SGD", problem, 40, groups=groups, **hyper)
     check_run(got, want, SGD, {"problem": problem, "groups": groups, **hyper},
-              hint="read lr, momentum, ... from each param_group (groups override the constructor's defaults)")
+              hint="common causes: lr, momentum, ... not read from each param_group (groups override the "
+                   "constructor's defaults)")
 
 
 @pytest.mark.exercise("SGD")
@@ -262,7 +265,8 @@ def test_sgd_skips_parameters_without_gradient(impl):
     got = impl.run(trajectory, impl.SGD, "quadratic", 30, no_grad=no_grad, **hyper)
     want = reference("SGD", "quadratic", 30, no_grad=no_grad, **hyper)
     check_run(got, want, SGD, {"problem": "quadratic", "no_grad": no_grad, **hyper},
-              hint="a parameter whose .grad is None is skipped entirely: no decay, no momentum step")
+              hint="common causes: a parameter whose .grad is None still updated (it is skipped entirely: no decay, "
+                   "no momentum step)")
     assert_true(sorted(got["state"]) == sorted(want["state"]), exercise=SGD,
                 message=f"state exists for parameters {sorted(got['state'])}, torch has it for "
                         f"{sorted(want['state'])}: state is created on a parameter's first gradient")
@@ -306,7 +310,7 @@ def test_sgd_loads_torch_state_dict(impl):
     got = impl.run(trajectory, impl.SGD, "mlp", 15, start=start, load_state=head["state_dict"], **hyper)
     tail = {"params": {n: v[10:] for n, v in want["params"].items()}}
     check_run(got, tail, SGD, {"problem": "mlp", "loaded": "torch.optim.SGD's state_dict after 10 steps", **hyper},
-              hint="keep the momentum buffer in self.state[p]['momentum_buffer'], as torch does")
+              hint="common causes: the momentum buffer kept elsewhere than self.state[p]['momentum_buffer']")
 
 
 @pytest.mark.exercise("SGD")
@@ -329,7 +333,7 @@ def test_sgd_step_with_closure(impl):
     got = impl.run(trajectory, impl.SGD, "mlp", 10, use_closure=True, **hyper)
     want = reference("SGD", "mlp", 10, use_closure=True, **hyper)
     check_run(got, want, SGD, {"problem": "mlp", "closure": True, **hyper},
-              hint="step(closure) calls the closure (with grad enabled) before updating")
+              hint="common causes: step(closure) not calling the closure (with grad enabled) before updating")
     check_returned_loss(got, want, SGD)
 
 
@@ -395,7 +399,8 @@ def test_adam_default_hyperparameters(impl):
     want = reference("Adam", "quadratic", 40)
     check_run(got, want, ADAM, {"problem": "quadratic", "hyper-parameters": "defaults"},
               lambda: adam_misconceptions("adam", "quadratic", 40, {}), tol=ADAM_TOL,
-              hint="torch.optim.Adam's defaults: lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0")
+              hint="common causes: defaults other than torch.optim.Adam's (lr=1e-3, betas=(0.9, 0.999), eps=1e-8, "
+                   "weight_decay=0)")
 
 
 @pytest.mark.exercise("Adam")
@@ -408,7 +413,7 @@ def test_adam_param_groups(impl, problem):
     got = impl.run(trajectory, impl.Adam, problem, 40, groups=groups, **hyper)
     want = reference("Adam", problem, 40, groups=groups, **hyper)
     check_run(got, want, ADAM, {"problem": problem, "groups": groups, **hyper}, tol=ADAM_TOL,
-              hint="read lr, betas, eps, weight_decay and amsgrad from each param_group")
+              hint="common causes: lr, betas, eps, weight_decay or amsgrad not read from each param_group")
 
 
 def missing_grad_misconceptions(algo, problem, steps, **kwargs):
@@ -478,7 +483,8 @@ def test_adam_loads_torch_state_dict(impl):
     got = impl.run(trajectory, impl.Adam, "mlp", 15, start=start, load_state=head["state_dict"], **hyper)
     tail = {"params": {n: v[10:] for n, v in want["params"].items()}}
     check_run(got, tail, ADAM, {"problem": "mlp", "loaded": "torch.optim.Adam's state_dict after 10 steps", **hyper},
-              tol=ADAM_TOL, hint="keep torch's state keys: 'step', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'")
+              tol=ADAM_TOL, hint="common causes: state keys other than torch's ('step', 'exp_avg', 'exp_avg_sq', "
+                   "'max_exp_avg_sq')")
 
 
 @pytest.mark.exercise("Adam")
@@ -507,7 +513,7 @@ def test_adam_step_with_closure(impl):
     got = impl.run(trajectory, impl.Adam, "mlp", 10, use_closure=True, **hyper)
     want = reference("Adam", "mlp", 10, use_closure=True, **hyper)
     check_run(got, want, ADAM, {"problem": "mlp", "closure": True, **hyper}, tol=ADAM_TOL,
-              hint="step(closure) calls the closure (with grad enabled) before updating")
+              hint="common causes: step(closure) not calling the closure (with grad enabled) before updating")
     check_returned_loss(got, want, ADAM, ADAM_TOL)
 
 
@@ -560,7 +566,8 @@ def test_adamw_default_weight_decay(impl, lr):
     want = reference("AdamW", "quadratic", 40, lr=lr)
     check_run(got, want, ADAMW, {"problem": "quadratic", "lr": lr},
               lambda: adam_misconceptions("adamw", "quadratic", 40, {"lr": lr}), tol=ADAM_TOL,
-              hint="AdamW's defaults: betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2 (not 0)")
+              hint="common causes: defaults other than AdamW's (betas=(0.9, 0.999), eps=1e-8, "
+                   "weight_decay=1e-2, not 0)")
 
 
 @pytest.mark.exercise("AdamW")
@@ -573,7 +580,7 @@ def test_adamw_param_groups(impl, problem):
     got = impl.run(trajectory, impl.AdamW, problem, 40, groups=groups, **hyper)
     want = reference("AdamW", problem, 40, groups=groups, **hyper)
     check_run(got, want, ADAMW, {"problem": problem, "groups": groups, **hyper}, tol=ADAM_TOL,
-              hint="read lr, betas, eps, weight_decay and amsgrad from each param_group")
+              hint="common causes: lr, betas, eps, weight_decay or amsgrad not read from each param_group")
 
 
 @pytest.mark.exercise("AdamW")
@@ -584,7 +591,7 @@ def test_adamw_skips_parameters_without_gradient(impl):
     want = reference("AdamW", "quadratic", 40, no_grad=no_grad, **hyper)
     check_run(got, want, ADAMW, {"problem": "quadratic", "no_grad": no_grad, **hyper},
               lambda: missing_grad_misconceptions("adamw", "quadratic", 40, no_grad=no_grad, **hyper), tol=ADAM_TOL,
-              hint="a parameter whose .grad is None is skipped entirely, weight decay included")
+              hint="common causes: a parameter whose .grad is None still decayed (it is skipped entirely)")
 
 
 @pytest.mark.exercise("AdamW")
@@ -606,7 +613,8 @@ def test_adamw_loads_torch_state_dict(impl):
     tail = {"params": {n: v[10:] for n, v in want["params"].items()}}
     check_run(got, tail, ADAMW, {"problem": "mlp", "loaded": "torch.optim.AdamW's state_dict after 10 steps",
                                  **hyper}, tol=ADAM_TOL,
-              hint="keep torch's state keys: 'step', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'")
+              hint="common causes: state keys other than torch's ('step', 'exp_avg', 'exp_avg_sq', "
+                   "'max_exp_avg_sq')")
 
 
 @pytest.mark.exercise("AdamW")
@@ -681,7 +689,8 @@ def test_minibatches_match_randperm_split(impl, n, batch_size, drop_last):
         assert_close(torch.cat(ours) if ours else torch.zeros(0, dtype=torch.int64),
                      torch.cat(theirs) if theirs else torch.zeros(0, dtype=torch.int64), exercise=MINI,
                      what=f"indices of epoch {e} (the batches concatenated)", inputs=inputs,
-                     hint="order = torch.randperm(n, generator=generator), drawn once per call, then sliced")
+                     hint="common causes: an order other than torch.randperm(n, generator=generator) drawn once "
+                          "per call, then sliced")
 
 
 @pytest.mark.exercise("minibatches")
@@ -714,7 +723,8 @@ def test_minibatches_global_rng_without_generator(impl):
     inputs = {"n": 23, "batch_size": 4, "generator": None, "torch.manual_seed": 5}
     check_epochs_structure([got], 23, 4, False, inputs)
     assert_close(torch.cat(got), torch.cat(want), exercise=MINI, what="indices (batches concatenated)", inputs=inputs,
-                 hint="with generator=None, torch.randperm(n) draws from the global RNG")
+                 hint="common causes: with generator=None, a permutation not drawn by torch.randperm(n) from the "
+                      "global RNG")
 
 
 @pytest.mark.exercise("minibatches")
@@ -732,5 +742,20 @@ def test_minibatches_empty_and_oversized(impl, drop_last):
 def test_minibatches_rejects_invalid_arguments(impl, bad):
     got = impl.run(epochs, impl.minibatches, 10, 3, count=1)
     check_epochs_structure(got, 10, 3, False, {"n": 10, "batch_size": 3})
-    with pytest.raises(ValueError):
-        list(impl.minibatches(bad["n"], bad["batch_size"]))
+    with pytest.raises(ValueError):  # at call time, before any batch is asked for
+        impl.minibatches(bad["n"], bad["batch_size"])
+
+
+@pytest.mark.exercise("minibatches")
+def test_minibatches_draws_the_permutation_at_call_time(impl):
+    # The permutation is drawn when minibatches is called, not when the first batch is taken: a body with
+    # `yield` (a generator function) runs nothing until the first next(), after the caller's RNG moved on.
+    got = impl.run(drawn_at_call_time, impl.minibatches, 5, 23, 4)
+    want = drawn_at_call_time(reference_minibatches, 5, 23, 4)
+    lazy = with_global_seed(reference_minibatches, 6, 23, 4)
+    inputs = {"n": 23, "batch_size": 4, "torch.manual_seed": 5}
+    check_epochs_structure([got], 23, 4, False, inputs)
+    assert_close(torch.cat(got), torch.cat(want), exercise=MINI, what="indices (batches concatenated)", inputs=inputs,
+                 misconceptions={"the permutation drawn at the first next() instead of at the call (a generator "
+                                 "function with yield runs nothing before the first batch is asked for: build the "
+                                 "order first, then return an iterator)": torch.cat(lazy)})

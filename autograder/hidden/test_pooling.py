@@ -195,11 +195,20 @@ def test_max_pool2d_infinite_values(impl, device, dtype):
     x[0, 0, :3, :3] = float("-inf")  # whole windows of -inf: their output is -inf, never a padded 0
     x[0, 1, 2, 4] = float("inf")
     x[1, :, 3:, :] = float("-inf")
-    out = impl.max_pool2d(x, 3, stride=2, padding=1)
-    assert_close(out, F.max_pool2d(x, 3, stride=2, padding=1), exercise=MAX,
-                 inputs={"x (with ±inf)": x, "kernel_size": 3, "stride": 2, "padding": 1},
-                 misconceptions={"max pooling with zero padding (a padded cell must never win the max: treat it "
-                                 "as -inf)": max_pool_zero_padded(x, 3, 2, 1)})
+    x.requires_grad_()
+    got = impl.run(output_and_grads, impl.max_pool2d, x, 3, stride=2, padding=1)
+    want = output_and_grads(F.max_pool2d, x, 3, stride=2, padding=1)
+    inputs = {"x (with ±inf)": x, "kernel_size": 3, "stride": 2, "padding": 1}
+    # A border window whose real cells are all -inf sends its gradient to its first real cell, as torch does;
+    # padding with -inf and taking the window's argmax would send it into the padding (lost).
+    into_padding = output_and_grads(lambda t: F.max_pool2d(F.pad(t, (1, 1, 1, 1), value=float("-inf")), 3, 2), x)
+    check_output_and_grads(
+        got, want, MAX, inputs,
+        {"max pooling with zero padding (a padded cell must never win the max: treat it as -inf)":
+         max_pool_zero_padded(x.detach(), 3, 2, 1)},
+        {"the gradient of a window padded with -inf: a border window whose real cells are all -inf sends its "
+         "gradient into the padding, where torch sends it to the window's first real cell (clamp the padded "
+         "indices onto the edge instead)": into_padding["inputs"][0]})
 
 
 @pytest.mark.exercise("max_pool2d")
@@ -220,7 +229,8 @@ def test_max_pool2d_rejects_padding_over_half_kernel(impl, kernel_size, padding)
     assert_close(impl.max_pool2d(x, kernel_size, stride=1, padding=boundary),
                  F.max_pool2d(x, kernel_size, stride=1, padding=boundary), exercise=MAX,
                  inputs={"x": x, "kernel_size": kernel_size, "padding": boundary},
-                 hint="padding == kernel_size // 2 is allowed; only padding > kernel_size // 2 is an error")
+                 hint="common causes: padding == kernel_size // 2 rejected or mishandled (it is allowed; only "
+                      "padding > kernel_size // 2 is an error)")
     with pytest.raises(ValueError):
         impl.max_pool2d(x, kernel_size, stride=1, padding=padding)
 
@@ -293,7 +303,8 @@ def test_avg_pool2d_rejects_padding_over_half_kernel(impl, kernel_size, padding)
     assert_close(impl.avg_pool2d(x, kernel_size, stride=1, padding=boundary),
                  F.avg_pool2d(x, kernel_size, stride=1, padding=boundary), exercise=AVG,
                  inputs={"x": x, "kernel_size": kernel_size, "padding": boundary},
-                 hint="padding == kernel_size // 2 is allowed; only padding > kernel_size // 2 is an error")
+                 hint="common causes: padding == kernel_size // 2 rejected or mishandled (it is allowed; only "
+                      "padding > kernel_size // 2 is an error)")
     with pytest.raises(ValueError):
         impl.avg_pool2d(x, kernel_size, stride=1, padding=padding)
 
@@ -312,10 +323,15 @@ def test_avg_pool2d_is_vectorised(impl):
 
 # --------------------------------------------------------------------------- adaptive_avg_pool2d
 
+def adaptive_out_size(output_size, H, W):
+    """(H_out, W_out) of an int or pair output_size whose None entries keep the input size."""
+    return tuple(n if o is None else o for o, n in zip(pair(output_size), (H, W)))
+
+
 def adaptive_floor_end(x, output_size):
     """Wrong: bins end at floor((i+1)*H/out) instead of the ceiling (float64 averaging matrices)."""
     H, W = x.shape[-2:]
-    oh, ow = pair(output_size)
+    oh, ow = adaptive_out_size(output_size, H, W)
 
     def matrix(n_in, n_out):
         i = torch.arange(n_out, device=x.device)
@@ -330,12 +346,15 @@ def adaptive_floor_end(x, output_size):
 def adaptive_misconceptions(x, output_size):
     x = x.detach()
     H, W = x.shape[-2:]
-    oh, ow = pair(output_size)
+    oh, ow = adaptive_out_size(output_size, H, W)
     wrong = {"adaptive pooling with bins ending at floor((i+1)*H/H_out): the end is a ceil, and neighbouring "
              "bins may overlap": adaptive_floor_end(x, output_size)}
     if oh <= H and ow <= W:
         wrong["adaptive pooling with equal bins of H // H_out cells (bins start at floor(i*H/H_out) and end at "
               "ceil((i+1)*H/H_out))"] = F.avg_pool2d(x, (H // oh, W // ow))[..., :oh, :ow]
+    if isinstance(output_size, tuple) and None in output_size:
+        wrong["adaptive pooling with a None entry of output_size read as 1: None keeps the input size"] = \
+            F.adaptive_avg_pool2d(x, tuple(1 if o is None else o for o in output_size))
     return wrong
 
 
@@ -349,8 +368,10 @@ def adaptive_misconceptions(x, output_size):
     ((1, 2, 6, 6), 1),
     ((2, 1, 9, 4), (9, 4)),      # identity
     ((2, 3, 11, 13), (4, 6)),
+    ((2, 3, 7, 9), (None, 4)),   # None keeps the input size
+    ((1, 2, 5, 6), (3, None)),
 ], ids=["7x9-to-3x4", "5x7-to-3", "8x8-to-4x2", "chw-10x6-to-4x5", "3x5-to-5x7", "6x6-to-1", "9x4-to-9x4",
-        "11x13-to-4x6"])
+        "11x13-to-4x6", "7x9-to-Nonex4", "5x6-to-3xNone"])
 def test_adaptive_avg_pool2d_values_and_gradients(impl, device, dtype, shape, output_size):
     x = randn(*shape, device=device, dtype=dtype)
     got = impl.run(output_and_grads, impl.adaptive_avg_pool2d, x, output_size)
@@ -397,3 +418,11 @@ def test_global_avg_pool2d_is_vectorised(impl):
     assert_true(got["ops"] < MAX_OPS, exercise=GLOBAL, inputs={"x": x},
                 message=f"not vectorised: one call ran {got['ops']} aten operations for 8*64 outputs "
                         f"(the limit is {MAX_OPS}): average the spatial dims in one call, without a Python loop.")
+
+
+@pytest.mark.exercise("global_avg_pool2d")
+def test_global_avg_pool2d_rejects_3d_input(impl):
+    x = torch.randn(2, 3, 4, 5)
+    assert_close(impl.global_avg_pool2d(x), x.mean(dim=(2, 3)), exercise=GLOBAL, inputs={"x": x})
+    with pytest.raises(ValueError):
+        impl.global_avg_pool2d(torch.randn(3, 4, 5))

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from autograder.compare import assert_close, assert_true
 from autograder.fixtures.autograd import output_and_grads
 from autograder.fixtures.synthetic import VIT_TASK
-from autograder.fixtures.transformer import (reference_block_factory, replace_encoder_with_identity,
+from autograder.fixtures.transformer import (encoder_input, reference_block_factory, replace_encoder_with_identity,
                                              seeded_output_and_grads, vit_learns_task, with_default_dtype)
 
 PE = "transformer.sinusoidal_positional_encoding"
@@ -724,8 +724,14 @@ def test_patchify_rejects_indivisible_size(impl, shape, p):
 SMALL_VIT = dict(d_model=16, depth=1, nhead=2, dim_feedforward=32)
 
 
-def randomized_vit(impl, image_size, patch_size, in_channels, num_classes, device=None, dtype=None, seed=0, **kwargs):
-    """A ViT with a random cls_token and pos_embedding (std 1), so both visibly matter."""
+def randomized_vit(impl, image_size, patch_size, in_channels, num_classes, device=None, dtype=None, seed=0,
+                   all_weights=False, **kwargs):
+    """A ViT with a random cls_token and pos_embedding (std 1), so both visibly matter.
+
+    With ``all_weights`` every other floating tensor of the state_dict is redrawn too, whatever the submission's
+    own initialisation (a timm-style truncated-normal(0.02) init makes every signal tiny): matrices
+    N(0, 1/fan_in), 1-d weights 1 + N(0, 0.1²) (LayerNorm scales), biases N(0, 0.1²).
+    """
     model = impl.ViT(image_size, patch_size, in_channels, num_classes, **(kwargs or SMALL_VIT))
     if device is not None:
         model.to(device=device, dtype=dtype)
@@ -734,6 +740,17 @@ def randomized_vit(impl, image_size, patch_size, in_channels, num_classes, devic
     for name in ("cls_token", "pos_embedding"):
         if name in state:
             state[name] = torch.randn(state[name].shape, generator=gen, dtype=torch.float64).to(state[name])
+    for name, value in state.items():
+        if not all_weights or name in ("cls_token", "pos_embedding") or not value.is_floating_point():
+            continue
+        noise = torch.randn(value.shape, generator=gen, dtype=torch.float64)
+        if value.dim() >= 2:
+            noise = noise / math.sqrt(value[0].numel())
+        elif name.endswith("weight"):
+            noise = 1.0 + 0.1 * noise
+        else:
+            noise = 0.1 * noise
+        state[name] = noise.to(value)
     model.load_state_dict(state)
     model.eval()
     return model, state
@@ -802,8 +819,9 @@ def test_vit_head_reads_the_cls_token(impl, image_size, p):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
 def test_vit_uses_patch_positions(impl, device, dtype):
     # Without pos_embedding the encoder is permutation-equivariant, so swapping two patches would leave the
-    # CLS output unchanged (up to rounding); with random position embeddings of std 1 it changes by O(0.1).
-    model, _ = randomized_vit(impl, 8, 4, 2, 3, device=device, dtype=dtype)
+    # CLS output unchanged (up to rounding); with random position embeddings of std 1 and every weight redrawn
+    # (whatever the submission's init) it changes by O(0.1).
+    model, _ = randomized_vit(impl, 8, 4, 2, 3, device=device, dtype=dtype, all_weights=True)
     images = randn(3, 2, 8, 8, device=device, dtype=dtype)
     logits = model(images)
     for a, b in [(0, 3), (1, 2)]:
@@ -856,6 +874,93 @@ def test_vit_device_dtype_and_dropout(impl, device):
 
 
 @pytest.mark.exercise("ViT")
+def test_vit_token_dropout(impl):
+    # x = encoder(dropout(x)) with x = cat([cls_token, patch tokens]) + pos_embedding: in train mode every element
+    # of that whole sequence (CLS position included) is zeroed or scaled by 1 / (1 - p) before the encoder; in
+    # eval mode it passes unchanged. The model's own eval-mode encoder input is the reference, so any correct
+    # patch embedding passes.
+    p = 0.25
+    model, _ = randomized_vit(impl, 8, 4, 3, 5, device="cpu", dtype=torch.float64, **dict(SMALL_VIT, dropout=p))
+    images = randn(4, 3, 8, 8, device="cpu", dtype=torch.float64)
+    inputs = {"images": images, "dropout": p}
+    clean = impl.run(encoder_input, model, images, seed=0)
+    assert_close(impl.run(encoder_input, model, images, seed=1), clean, exercise=VIT, inputs=inputs,
+                 what="eval-mode encoder input of a second call (dropout must be off in eval mode)")
+    model.train()
+    dropped = impl.run(encoder_input, model, images, seed=0)
+    zeroed = dropped == 0
+    expected = torch.where(zeroed, torch.zeros_like(clean), clean / (1 - p))
+    assert_close(dropped, expected, exercise=VIT, inputs=inputs,
+                 what="train-mode encoder input (each element zeroed or scaled by 1 / (1 - p))",
+                 misconceptions={
+                     "the tokens without dropout: apply self.dropout to cat([cls_token, tokens]) + pos_embedding "
+                     "before the encoder": clean,
+                     "dropout on the patch tokens only: the CLS position is part of the dropped-out sequence":
+                         torch.cat([clean[:, :1], expected[:, 1:]], dim=1),
+                     "dropout without the 1 / (1 - p) rescaling (use nn.Dropout)": torch.where(zeroed, 0.0, clean),
+                 })
+    fraction = float(zeroed.double().mean())
+    assert_true(0.1 < fraction < 0.4, exercise=VIT, inputs=inputs,
+                message=f"in train mode {fraction:.0%} of the encoder input is zeroed, expected about p = {p:.0%}: "
+                        "the token dropout is nn.Dropout(dropout) on the whole token sequence")
+
+
+def reference_vit_encoder(d_model, nhead, dim_ff, depth, dropout=0.0, **kwargs):
+    """nn.TransformerEncoder of ``depth`` batch-first layers, each with its own random weights (eval mode)."""
+    layer = nn.TransformerEncoderLayer(d_model, nhead, dim_ff, dropout=dropout, batch_first=True, **kwargs)
+    reference = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+    for k, lay in enumerate(reference.layers):
+        randomize_(lay, seed=200 + k)
+    return reference.double().eval()
+
+
+@pytest.mark.exercise("ViT")
+def test_vit_encoder_is_pre_norm_gelu_blocks(impl):
+    # The ViT's encoder: depth TransformerEncoderBlock(D, nhead, dim_feedforward, dropout, activation="gelu",
+    # norm_first=True), no norm of its own (the final norm is the ViT's `norm`). Graded against
+    # nn.TransformerEncoder holding the same weights, on tokens that are not normalised (post-norm shows).
+    D, H, dim_ff, depth, p = 16, 2, 24, 2, 0.3
+    model = impl.ViT(8, 4, 3, 5, d_model=D, depth=depth, nhead=H, dim_feedforward=dim_ff, dropout=p)
+    encoder = model.encoder
+    reference = reference_vit_encoder(D, H, dim_ff, depth, dropout=p, activation="gelu", norm_first=True)
+    ours, theirs = sorted(encoder.state_dict()), sorted(reference.state_dict())
+    assert_true(ours == theirs, exercise=VIT,
+                message=f"the encoder's state_dict keys {ours} differ from those of nn.TransformerEncoder of {depth} "
+                        f"layers ({theirs}): encoder = TransformerEncoder(lambda: TransformerEncoderBlock(...), "
+                        "depth), without a norm of its own")
+    encoder.double()
+    encoder.load_state_dict(reference.state_dict())
+    encoder.eval()
+    x = randn(3, 5, D, device="cpu", dtype=torch.float64, scale=2.0, shift=0.5)
+    inputs = {"tokens": x, "d_model": D, "nhead": H, "dim_feedforward": dim_ff, "depth": depth}
+    wrong = {}
+    with torch.no_grad():
+        for kwargs, desc in [(dict(activation="gelu", norm_first=False),
+                              "post-norm blocks (norm_first=False): the ViT's blocks are pre-norm, norm_first=True"),
+                             (dict(activation="relu", norm_first=True),
+                              "blocks with the default ReLU: the ViT's blocks use activation=\"gelu\"")]:
+            other = reference_vit_encoder(D, H, dim_ff, depth, **kwargs)
+            other.load_state_dict(reference.state_dict())
+            wrong[desc] = other(x)
+        want = reference(x)
+    assert_close(encoder(x), want, exercise=VIT, what="encoder output (eval mode)", inputs=inputs,
+                 misconceptions=wrong)
+    # Train mode, same seed on both sides, attention-weight dropout off in both: the blocks' own dropouts
+    # (p = dropout) draw the same masks as nn.TransformerEncoderLayer's.
+    encoder.train()
+    reference.train()
+    for k in range(depth):
+        encoder.layers[k].self_attn.dropout = 0.0
+        reference.layers[k].self_attn.dropout = 0.0
+    got = impl.run(seeded_output_and_grads, encoder, 7, x)
+    want = seeded_output_and_grads(reference, 7, x)
+    assert_close(got["output"], want["output"], exercise=VIT, what="encoder output (train mode)",
+                 inputs=dict(inputs, dropout=p),
+                 misconceptions={"the eval-mode output: the blocks get no dropout (pass dropout to each block)":
+                                 reference.eval()(x)})
+
+
+@pytest.mark.exercise("ViT")
 def test_vit_rejects_bad_sizes(impl):
     model = impl.ViT(8, 4, 3, 5, **SMALL_VIT)
     assert_true(tuple(model(torch.randn(1, 3, 8, 8)).shape) == (1, 5), exercise=VIT,
@@ -868,7 +973,7 @@ def test_vit_rejects_bad_sizes(impl):
 
 @pytest.mark.exercise("ViT")
 def test_vit_learns_quadrant_task_other_seed(impl):
-    # The label is the quadrant holding a blob at a random offset: only patch *positions* carry the class,
+    # The label is the quadrant (one 8 x 8 patch each) holding the blob: only patch *positions* carry the class,
     # so a model without position embeddings stays near 25 %. Fixed step budget (VIT_TASK), seed 1.
     result = impl.run(vit_learns_task, impl.ViT, seed=1)
     assert_true(result["accuracy"] >= VIT_TASK["min_accuracy"], exercise=VIT,
