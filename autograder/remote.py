@@ -10,7 +10,6 @@ test costs only itself.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -18,10 +17,9 @@ from typing import Any
 
 import torch
 
-from autograder import protocol
+from autograder import protocol, zygote
 from autograder.forbidden import MODULE_LEVEL, forbidden_message
 from autograder.sandbox import Sandbox
-
 
 
 class SubmissionError(Exception):
@@ -88,7 +86,7 @@ class Worker:
         self.guard = guard or {}
         self.caps = caps
         self.log_dir = sandbox.workdir
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | zygote.Child | None = None
         self.sock: socket.socket | None = None
         self.generation = 0
         self.names: list[str] = []
@@ -105,10 +103,13 @@ class Worker:
         self.generation += 1
         self._proxies = {}
         log = open(os.path.join(self.log_dir, f"{self.module_name}.{self.generation}.log"), "wb")
-        launch = self.sandbox.command(self.module_path, child.fileno())
-        self.proc = subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd, pass_fds=[child.fileno()],
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        spec = self.sandbox.spec(self.module_path, child.fileno())
+        self.proc = zygote.start_worker(spec, log.fileno(), child.fileno())
+        if self.proc is None:  # no fork server: a new process
+            launch = self.sandbox.command(spec)
+            self.proc = subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd, pass_fds=[child.fileno()],
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         child.close()
         log.close()
         self.sock = parent
@@ -135,10 +136,7 @@ class Worker:
 
     def kill(self) -> None:
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            zygote.kill_group(self.proc)
             self.proc.wait()
         if self.sock is not None:
             self.sock.close()

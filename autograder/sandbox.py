@@ -171,8 +171,9 @@ class Sandbox:
         """Where the worker finds the submitted module."""
         return f"{SUBMISSION_INSIDE}/{os.path.basename(staged)}" if self.jailed else staged
 
-    def command(self, staged: str, fd: int) -> Launch:
-        """How to start a worker for the staged module, talking on ``fd``."""
+    def spec(self, staged: str, fd: int) -> dict:
+        """What starting a worker for the staged module, talking on ``fd``, takes: the jail's spec
+        (:mod:`autograder.jail`); at level ``none`` only ``argv``, ``env`` and ``cwd``."""
         env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "HOME": "/tmp", "LANG": "C.UTF-8",
                "PYTHONPATH": GRADER_INSIDE if self.jailed else self._grader_view()}
         for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
@@ -180,16 +181,21 @@ class Sandbox:
                 env[key] = os.environ[key]
         argv = [sys.executable, "-s", "-m", "autograder.worker", str(fd)]
         if self.level == "none":
-            return Launch(argv, env, os.path.dirname(staged))
+            return {"level": "none", "argv": argv, "env": env, "cwd": os.path.dirname(staged)}
         binds = [*_interpreter_binds(), [os.path.abspath(staged), self.module_path(staged)]]
         binds += [[os.path.join(PACKAGE, name), f"{GRADER_INSIDE}/autograder/{name}"] for name in WORKER_FILES]
         devices = list(DEVICES)
         if self.device == "cuda":
             devices += [d for pattern in CUDA_DEVICES for d in sorted(glob.glob(pattern))]
             binds += [[p, p] for p in CUDA_SYSTEM if os.path.exists(p)]
-        spec = _spec(self.level, self.limits, binds=binds, devices=devices,
+        return _spec(self.level, self.limits, binds=binds, devices=devices,
                      cwd="/tmp" if self.jailed else os.path.dirname(staged), argv=argv, env=env, root=self.root,
                      uid=_private_uid() if self.level == "full" else None)
+
+    def command(self, spec: dict) -> Launch:
+        """How to start the worker of ``spec`` (:meth:`spec`) as a new process."""
+        if self.level == "none":
+            return Launch(spec["argv"], spec["env"], spec["cwd"])
         return Launch([sys.executable, "-I", "-S", JAIL, json.dumps(spec)], {}, None)  # the jail sets env and cwd
 
     def _grader_view(self) -> str:
