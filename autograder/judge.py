@@ -142,7 +142,7 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
     log_path = os.path.join(workdir, f"{topic}.pytest.log")
     start = time.monotonic()
     code, lines, run.timed_out, lost = _run_judge(cmd, env, log_path, time_limit, forked=True)
-    if lost:  # the fork server died under this judge: its results are incomplete, so grade the topic again
+    if lost or code == zygote.RERUN:  # a fork server died under this judge or its worker: grade the topic again
         code, lines, run.timed_out, _ = _run_judge(cmd, env, log_path, time_limit, forked=False)
     run.seconds = time.monotonic() - start
     read_records(lines, run)

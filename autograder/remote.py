@@ -180,6 +180,8 @@ class Worker:
                                     "(an endless loop, or far too slow)") from None
         except (EOFError, OSError, protocol.ProtocolError) as exc:
             self.kill()
+            if getattr(self.proc, "lost", False):  # the fork server died, and the worker with it: not the submission
+                raise zygote.ServerLost("the worker's fork server died during the test") from None
             code = self.proc.returncode if self.proc is not None else None
             tail = self.log_tail()
             detail = f"; its last output:\n{tail}" if tail else ""

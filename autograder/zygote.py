@@ -53,10 +53,15 @@ ENV = {"judge": "AUTOGRADER_JUDGE_ZYGOTE", "worker": "AUTOGRADER_WORKER_ZYGOTE"}
 MAX_MESSAGE = 1 << 20
 READY_SECONDS = 120.0  # how long a first request waits for a server still importing torch
 LOST = -signal.SIGKILL  # the exit code reported for a child whose server died before it ended
+RERUN = 75  # a judge's exit code: a worker's server died under it, so its results are incomplete
 
 
 class ZygoteError(Exception):
     """The fork server cannot start this child."""
+
+
+class ServerLost(Exception):
+    """A server died while a child it forked was working: that work is lost, through no fault of the child."""
 
 
 # =========================================================================== the server
@@ -123,7 +128,7 @@ class Server:
                 if self.owners.get(request["pid"]) is conn:  # not reaped yet: the pid is still this child's
                     _killpg(request["pid"])
                 return
-            pid = self.fork(request, fds, conn)
+            pid = self.fork(request, fds)
             self.owners[pid] = conn
             reply = {"id": request.get("id"), "pid": pid}
         except Exception as exc:  # noqa: BLE001 - a request it cannot serve is answered, never fatal
@@ -133,10 +138,14 @@ class Server:
                 os.close(fd)
         _send(conn, reply)
 
-    def fork(self, request: dict, fds: list[int], conn: socket.socket) -> int:
+    def fork(self, request: dict, fds: list[int]) -> int:
+        """A child for ``request``, given ``fds`` = [its log, its channel (the results pipe or the worker's
+        socket)]; its pid."""
         threads = len(os.listdir("/proc/self/task"))
         if threads != 1:
             raise ZygoteError(f"the server runs {threads} threads: forking it now is unsafe")
+        if len(fds) != 2:
+            raise ZygoteError(f"a request needs 2 descriptors (log, channel), got {len(fds)}")
         if self.kind == "worker":
             request["spec"]["judge"] = os.getpid()  # the jail's outer process dies with this server
         pid = os.fork()

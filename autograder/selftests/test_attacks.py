@@ -107,8 +107,9 @@ def _proc(pid: str, what: str) -> str:
 
 
 def orphans(settle: float = 5.0) -> list[str]:
-    """Worker-side processes (workers, jails, anything of a worker's private user) no judge is waiting for,
-    once the kernel has had ``settle`` seconds to finish tearing down the namespaces of a finished grade."""
+    """Worker-side processes (workers, jails, fork servers and what they forked, anything of a worker's
+    private user) no judge or grade in progress is waiting for, once the kernel has had ``settle`` seconds
+    to finish tearing down the namespaces of a finished grade."""
     deadline = time.monotonic() + settle
     while True:
         found = _orphans_now()
@@ -123,7 +124,8 @@ def _orphans_now() -> list[str]:
         cmdline = _proc(pid, "cmdline").replace("\0", " ")
         uid = next((int(line.split()[1]) for line in _proc(pid, "status").splitlines()
                     if line.startswith("Uid:")), 0)
-        if "autograder.worker" not in cmdline and "autograder/jail.py" not in cmdline and uid < 2_000_000_000:
+        if not any(name in cmdline for name in ("autograder.worker", "autograder/jail.py", "autograder.zygote")) \
+                and uid < 2_000_000_000:
             continue
         parent, judged = pid, False
         for _ in range(10):
@@ -131,7 +133,8 @@ def _orphans_now() -> list[str]:
                            if line.startswith("PPid:")), "0")
             if parent in ("0", "1"):
                 break
-            if "--worker" in _proc(parent, "cmdline").replace("\0", " "):
+            command = _proc(parent, "cmdline").replace("\0", " ")
+            if "--worker" in command or " -m autograder grade " in command:  # a judge, or a grade's fork server
                 judged = True
                 break
         if not judged and _proc(pid, "status"):

@@ -158,13 +158,13 @@ def test_without_a_server_a_worker_starts_directly(tmp_path, monkeypatch):
         worker.close()
 
 
-def test_a_crashed_server_costs_no_result(tmp_path, capfd, monkeypatch):
+def test_a_crashed_judge_server_costs_no_result(tmp_path, capfd, monkeypatch):
+    """Judges start directly (workers still forked: a crashed worker server is the test above's)."""
     monkeypatch.setattr(zygote, "_warned", set())
     folder = make_submission(tmp_path / "submission")
     with zygote.running() as started:
-        for server in started.values():
-            server.send_signal(signal.SIGKILL)
-            server.wait()
+        started["judge"].send_signal(signal.SIGKILL)
+        started["judge"].wait()
         report = judge.grade(folder, topics=["attention"], suite="public", device="cpu")
     assert report["topics"]["attention"]["score"] == 60, report.get("faults")
     assert "judge fork server is not available" in capfd.readouterr().err
@@ -177,8 +177,32 @@ def test_a_server_refuses_to_fork_while_it_runs_threads(tmp_path):
     thread.start()
     try:
         with pytest.raises(zygote.ZygoteError, match="threads"):
-            server.fork({"spec": {}}, [], None)
+            server.fork({"spec": {}}, [])
     finally:
         stop.set()
         thread.join()
         server.listener.close()
+
+
+def kill_at_first_child(server: subprocess.Popen, killed: threading.Event) -> None:
+    """Kill ``server`` as soon as it has forked a child that is still working (the judge, or the jail)."""
+    deadline = time.monotonic() + 120
+    while server.poll() is None and time.monotonic() < deadline:
+        if descendants(server.pid):
+            server.send_signal(signal.SIGKILL)
+            killed.set()
+            return
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("kind", zygote.KINDS)
+def test_a_server_dying_mid_topic_costs_no_result(tmp_path, kind):
+    folder = make_submission(tmp_path / "submission")
+    killed = threading.Event()
+    with zygote.running() as started:
+        killer = threading.Thread(target=kill_at_first_child, args=(started[kind], killed))
+        killer.start()
+        report = judge.grade(folder, topics=["attention"], suite="public", device="cpu")
+        killer.join()
+    assert killed.is_set()
+    assert report["topics"]["attention"]["score"] == 60, report["topics"]["attention"]["tests"]
