@@ -104,6 +104,7 @@ class Worker:
         self._proxies = {}
         log = open(os.path.join(self.log_dir, f"{self.module_name}.{self.generation}.log"), "wb")
         spec = self.sandbox.spec(self.module_path, child.fileno())
+        launched = time.monotonic()  # a fork server still importing torch makes the first start wait here
         self.proc = zygote.start_worker(spec, log.fileno(), child.fileno())
         if self.proc is None:  # no fork server: a new process
             launch = self.sandbox.command(spec)
@@ -118,9 +119,9 @@ class Worker:
             self.names = self._request({"op": "init", "path": self.sandbox.module_path(self.module_path),
                                         "module": self.module_name, "serve": self.serving, **self.guard},
                                        deadline=started + self.sandbox.limits.import_seconds)
-            self.start_seconds += time.monotonic() - started
+            self.start_seconds += time.monotonic() - launched
             if self.deadline is not None:  # starting python and torch is not the test's time
-                self.deadline += time.monotonic() - started
+                self.deadline += time.monotonic() - launched
         except SubmissionError as exc:
             # Importing failed (syntax error, exception, exit or endless loop at import time): it would
             # fail the same way again, so every later request gets this error without a restart.

@@ -14,7 +14,8 @@ none       a plain subprocess (for measuring the sandbox's cost; never chosen by
 ========== ===================================================================================
 
 Every level applies the ``limits:`` of ``grading.yml``. The launcher is
-:mod:`autograder.jail`, a standard-library script run with ``python -I -S``.
+:mod:`autograder.jail`, a standard-library script run with ``python -I -S``, or the same steps
+in a child of the worker fork server (:mod:`autograder.zygote`) when one runs.
 """
 from __future__ import annotations
 
