@@ -175,11 +175,7 @@ class Sandbox:
     def spec(self, staged: str, fd: int) -> dict:
         """What starting a worker for the staged module, talking on ``fd``, takes: the jail's spec
         (:mod:`autograder.jail`); at level ``none`` only ``argv``, ``env`` and ``cwd``."""
-        env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "HOME": "/tmp", "LANG": "C.UTF-8",
-               "PYTHONPATH": GRADER_INSIDE if self.jailed else self._grader_view()}
-        for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
-            if key in os.environ:
-                env[key] = os.environ[key]
+        env = {**worker_environment(), "PYTHONPATH": GRADER_INSIDE if self.jailed else self._grader_view()}
         argv = [sys.executable, "-s", "-m", "autograder.worker", str(fd)]
         if self.level == "none":
             return {"level": "none", "argv": argv, "env": env, "cwd": os.path.dirname(staged)}
@@ -208,6 +204,15 @@ class Sandbox:
             for name in WORKER_FILES:
                 os.symlink(os.path.join(PACKAGE, name), os.path.join(package, name))
         return view
+
+
+def worker_environment() -> dict[str, str]:
+    """A worker's whole environment, but for its import path: nothing of the grader's own."""
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "HOME": "/tmp", "LANG": "C.UTF-8"}
+    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
 
 
 _started = itertools.count()

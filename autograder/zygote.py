@@ -450,10 +450,16 @@ def running(kinds: tuple[str, ...] = KINDS) -> Iterator[dict[str, subprocess.Pop
     its children, through the environment) are forked by them. Enter it from the main thread: a server
     dies with the thread that started it."""
     from autograder.config import REPO_ROOT
+    from autograder.sandbox import worker_environment
     folder = tempfile.mkdtemp(prefix="autograder-zygote-")  # mode 0700: only this user reaches the sockets
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "OMP_NUM_THREADS", "MKL_NUM_THREADS") and k not in ENV.values()}
-    env["OPENBLAS_NUM_THREADS"] = "1"  # numpy's BLAS (torch imports numpy) would start its threads at import
+    # A child keeps its server's environment block (/proc/self/environ) and hash seed: a worker's server
+    # starts with a worker's environment only (PYTHONHASHSEED=0 included), never the grader's.
+    judge_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", *ENV.values())}
+    envs = {"judge": judge_env, "worker": worker_environment()}
+    for env in envs.values():
+        env.pop("OMP_NUM_THREADS", None)  # each child sets its own number of threads
+        env.pop("MKL_NUM_THREADS", None)
+        env["OPENBLAS_NUM_THREADS"] = "1"  # numpy's BLAS (torch imports numpy) would start its threads at import
     servers: dict[str, subprocess.Popen] = {}
     saved = {kind: os.environ.get(ENV[kind]) for kind in kinds}
     try:
@@ -462,7 +468,7 @@ def running(kinds: tuple[str, ...] = KINDS) -> Iterator[dict[str, subprocess.Pop
             with open(os.path.join(folder, f"{kind}.log"), "wb") as log:
                 servers[kind] = subprocess.Popen(
                     [sys.executable, "-s", "-m", "autograder.zygote", kind, path, str(os.getpid())],
-                    cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    cwd=REPO_ROOT, env=envs[kind], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True)
         for kind in kinds:
             path = os.path.join(folder, f"{kind}.sock")

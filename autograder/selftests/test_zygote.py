@@ -26,10 +26,17 @@ LAUNCHER = {"autograder.jail"}  # the jail's own steps, run in the same process 
 AVAILABLE = [level for level in sandbox.LEVELS if sandbox.works(level)]
 
 
+MARKER = "AUTOGRADER_TEST_GRADER_ONLY"  # in the grading process's environment, never in a worker's
+
+
 @pytest.fixture(scope="module")
 def servers():
-    with zygote.running() as started:
-        yield started
+    os.environ[MARKER] = "the grader's own"
+    try:
+        with zygote.running() as started:
+            yield started
+    finally:
+        del os.environ[MARKER]
 
 
 def beyond_worker_files(modules: list[str]) -> list[str]:
@@ -61,6 +68,7 @@ def test_a_forked_worker_holds_its_own_descriptors_and_the_worker_files_only(ser
         assert remote.RemoteModule(worker, "mlp.py").VALUE == 42
         descriptors = ask(worker, "open_descriptors")
         modules = ask(worker, "loaded_modules")
+        environment = ask(worker, "environment_block")
     finally:
         worker.close()
     # its protocol socket, the log (stdout and stderr) and /dev/null (stdin, and the worker's own sys.stdin)
@@ -70,6 +78,10 @@ def test_a_forked_worker_holds_its_own_descriptors_and_the_worker_files_only(ser
     assert {0, 1, 2} <= set(descriptors) and descriptors[1] == descriptors[2] == log, descriptors
     assert {what for fd, what in descriptors.items() if fd not in sockets} == {"/dev/null", log}, descriptors
     assert beyond_worker_files(modules) == []
+    if level == "full":  # a user of its own: not even its own environment block is readable
+        assert environment is None
+    else:
+        assert MARKER not in environment and "PYTHONHASHSEED=0" in environment, environment
     assert "torch" in modules  # imported before the fork, as the server is there for
     # the check itself sees a judge's modules: this test process holds pytest and the grader's judge side
     assert {"pytest", "autograder.judge"} <= set(beyond_worker_files(sorted(sys.modules)))
