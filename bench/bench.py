@@ -1,6 +1,6 @@
 """How fast the grader grades: prints figures and writes BENCHMARKS.md. A measurement, not a test.
 
-``python bench/bench.py [--repeats N] [--batch N] [--validate] [--out FILE]`` (``make bench``) measures,
+``python bench/bench.py [--repeats N] [--batch N] [--validate] [--topics a,b] [--out FILE]`` (``make bench``) measures,
 each a median over N repeats (wall and CPU time, the CPU of every process the step started):
 
 1. ``grade`` of ``solutions/`` on the hidden suite (``--jobs 1``), per topic and in total;
@@ -117,12 +117,12 @@ def median(values: list[float]) -> float:
 
 # --------------------------------------------------------------------------- the steps
 
-def grade_solutions(repeats: int, workdir: str) -> dict:
+def grade_solutions(repeats: int, workdir: str, topics_arg: list[str]) -> dict:
     walls, cpus, topics = [], [], {}
     for i in range(repeats):
         out = os.path.join(workdir, f"grade-{i}.json")
         m = Measured([PYTHON, "-m", "autograder", "grade", SOLUTIONS, "--suite", "hidden", "--jobs", "1",
-                          "--format", "json", "--out", out])
+                      "--format", "json", "--out", out, *topics_arg])
         with open(out, encoding="utf-8") as f:
             report = json.load(f)
         if report["score"] != report["max_score"]:
@@ -135,11 +135,11 @@ def grade_solutions(repeats: int, workdir: str) -> dict:
             "level": report["sandbox"]["level"]}
 
 
-def plain_pytest(repeats: int, workdir: str) -> dict:
+def plain_pytest(repeats: int, workdir: str, files: list[str]) -> dict:
     walls, cpus, topics = [], [], {}
     for i in range(repeats):
         xml = os.path.join(workdir, f"pytest-{i}.xml")
-        m = Measured([PYTHON, "-m", "pytest", "autograder/hidden", "--impl", SOLUTIONS, "-q", "-p",
+        m = Measured([PYTHON, "-m", "pytest", *files, "--impl", SOLUTIONS, "-q", "-p",
                       "no:cacheprovider", "--junitxml", xml])
         walls.append(m.wall)
         cpus.append(m.cpu)
@@ -159,7 +159,8 @@ def nbgrader_autograde(workdir: str) -> dict | str:
     made = subprocess.run([PYTHON, "-m", "autograder", "nbgrader", course], cwd=REPO_ROOT, capture_output=True,
                           text=True)
     if made.returncode != 0:
-        return f"skipped: `python -m autograder nbgrader` is not available here ({made.stderr.strip()[-200:]})"
+        last = (made.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"skipped: `python -m autograder nbgrader` is not available here ({last[-200:]})"
     submitted = os.path.join(course, "submitted")
     if not os.path.isdir(submitted) or not os.listdir(submitted):
         return "skipped: the nbgrader course holds no submissions to autograde"
@@ -167,7 +168,7 @@ def nbgrader_autograde(workdir: str) -> dict | str:
     return {"wall": m.wall, "cpu": m.cpu}
 
 
-def batch(copies: int, jobs: int, workdir: str) -> dict:
+def batch(copies: int, jobs: int, workdir: str, topics_arg: list[str]) -> dict:
     root = os.path.join(workdir, f"class-{jobs}")
     for n in range(copies):
         student = os.path.join(root, f"student{n:02d}")
@@ -176,7 +177,7 @@ def batch(copies: int, jobs: int, workdir: str) -> dict:
             if name.endswith(".py"):
                 shutil.copyfile(os.path.join(SOLUTIONS, name), os.path.join(student, name))
     m = Measured([PYTHON, "-m", "autograder", "batch", root, "--out", os.path.join(workdir, f"batch-{jobs}"),
-                  "--jobs", str(jobs), "--suite", "hidden"])
+                  "--jobs", str(jobs), "--suite", "hidden", *topics_arg])
     return {"wall": m.wall, "cpu": m.cpu, "per_student_wall": m.wall / copies}
 
 
@@ -207,7 +208,8 @@ def machine() -> dict:
 
 def render(figures: dict) -> str:
     lines = ["# Benchmarks", "", "Written by `python bench/bench.py` (`make bench`); medians over "
-             f"{figures['repeats']} repeats. CPU: user + system time of every process a step started.", "",
+             f"{figures['repeats']} repeats. CPU: user + system time of every process a step started. "
+             f"Topics: {', '.join(figures['topics'])}.", "",
              "## Machine", ""]
     lines += [f"- {k}: {v}" for k, v in figures["machine"].items()]
     grade, plain = figures["grade"], figures["pytest"]
@@ -244,20 +246,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="repeats of the grade and pytest steps (median)")
     parser.add_argument("--batch", type=int, default=20, help="copies of the solutions in the batch step (0: skip)")
     parser.add_argument("--validate", action="store_true", help="also time the whole validate (long)")
+    parser.add_argument("--topics", default=None, help="comma-separated topics (default: all)")
     parser.add_argument("--out", default=os.path.join(REPO_ROOT, "BENCHMARKS.md"), help="where the report goes")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.batch < 0:
         print("bench: --repeats must be at least 1 and --batch at least 0", file=sys.stderr)
         return 2
-    config_mod.load()  # a broken grading.yml stops here, with its message
-    figures: dict = {"repeats": args.repeats, "copies": args.batch, "machine": machine()}
+    grading = config_mod.load()  # a broken grading.yml stops here, with its message
+    topics = args.topics.split(",") if args.topics else list(grading.topics)
+    unknown = [t for t in topics if t not in grading.topics]
+    if unknown:
+        print(f"bench: unknown topics {', '.join(unknown)} (topics: {', '.join(grading.topics)})", file=sys.stderr)
+        return 2
+    topics_arg = ["--topics", ",".join(topics)]
+    files = [os.path.join("autograder", "hidden", f"test_{t}.py") for t in topics]
+    figures: dict = {"repeats": args.repeats, "copies": args.batch, "machine": machine(), "topics": topics}
     print("machine:", figures["machine"], flush=True)
     with tempfile.TemporaryDirectory(prefix="autograder-bench-") as workdir:
         with PeakMemory() as memory:
-            figures["grade"] = grade_solutions(args.repeats, workdir)
+            figures["grade"] = grade_solutions(args.repeats, workdir, topics_arg)
         print(f"grade, hidden suite: {figures['grade']['wall']:.1f} s wall, {figures['grade']['cpu']:.1f} s CPU",
               flush=True)
-        figures["pytest"] = plain_pytest(args.repeats, workdir)
+        figures["pytest"] = plain_pytest(args.repeats, workdir, files)
         print(f"in-process pytest: {figures['pytest']['wall']:.1f} s wall, {figures['pytest']['cpu']:.1f} s CPU",
               flush=True)
         figures["nbgrader"] = nbgrader_autograde(workdir)
@@ -265,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.batch:
             figures["batch"] = {}
             for jobs in (1, 2):
-                figures["batch"][jobs] = batch(args.batch, jobs, workdir)
+                figures["batch"][jobs] = batch(args.batch, jobs, workdir, topics_arg)
                 print(f"batch --jobs {jobs}:", figures["batch"][jobs], flush=True)
         if args.validate:
             figures["validate"] = validate_all()
