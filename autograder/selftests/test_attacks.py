@@ -128,13 +128,13 @@ def _orphans_now() -> list[str]:
                 and uid < 2_000_000_000:
             continue
         parent, judged = pid, False
-        for _ in range(10):
+        for _ in range(100):  # the processes of a fork bomb sit deep below their worker
             parent = next((line.split()[1] for line in _proc(parent, "status").splitlines()
                            if line.startswith("PPid:")), "0")
             if parent in ("0", "1"):
                 break
             command = _proc(parent, "cmdline").replace("\0", " ")
-            if "--worker" in command or " -m autograder grade " in command:  # a judge, or a grade's fork server
+            if "--worker" in command or " -m autograder " in command:  # a judge, or a running grade (or batch…)
                 judged = True
                 break
         if not judged and _proc(pid, "status"):
