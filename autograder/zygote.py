@@ -72,8 +72,9 @@ class Server:
     def __init__(self, kind: str, path: str):
         self.kind = kind
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.listener.bind(path)
+        self.listener.bind(path + ".new")
         self.listener.listen(64)
+        os.rename(path + ".new", path)  # the socket appears under its name once it accepts connections
         self.selector = selectors.DefaultSelector()
         self.connections: set[socket.socket] = set()
         self.owners: dict[int, socket.socket | None] = {}  # child pid -> the connection that asked for it
@@ -472,7 +473,7 @@ def running(kinds: tuple[str, ...] = KINDS) -> Iterator[dict[str, subprocess.Pop
                     start_new_session=True)
         for kind in kinds:
             path = os.path.join(folder, f"{kind}.sock")
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 30
             while not os.path.exists(path) and servers[kind].poll() is None and time.monotonic() < deadline:
                 time.sleep(0.01)
             os.environ[ENV[kind]] = path
