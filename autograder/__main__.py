@@ -1,11 +1,13 @@
-"""Command line: ``python -m autograder {grade,batch,merge,validate,generate} …`` (see README.md).
+"""Command line: ``python -m autograder {grade,batch,merge,validate,generate,gradescope,nbgrader,release} …``
+(see README.md).
 
-Exit codes: 0 done (whatever the score), 1 ``validate`` (or ``merge --strict``) found a problem, 2 bad usage
+Exit codes: 0 done (whatever the score), 1 ``validate`` (``merge --strict``, ``release``) found a problem, 2 bad usage
 or bad input (message names it), 3 the grader itself failed.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 
@@ -29,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--suite", choices=("public", "hidden", "all"), default="all")
     g.add_argument("--topics", default=None, help="comma-separated topics (default: all in grading.yml)")
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
-    g.add_argument("--format", choices=("table", "json", "gradescope", "junit"), default="table")
+    g.add_argument("--format", choices=("table", "markdown", "json", "gradescope", "junit"), default="table")
     g.add_argument("--out", default=None, help="write the report here instead of standard output")
     g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="topics graded in parallel")
     _sandbox_options(g)
@@ -61,7 +63,34 @@ def _parser() -> argparse.ArgumentParser:
     _sandbox_options(v)
 
     sub.add_parser("generate", help="rewrite exercises/ from the marked regions of solutions/")
+
+    gs = sub.add_parser("gradescope", help="write a Gradescope autograder bundle (setup.sh, run_autograder, grader)")
+    gs.add_argument("out", metavar="OUT.zip", help="the bundle to write (upload it as the assignment's autograder)")
+    gs.add_argument("--topics", default=None, help="comma-separated topics graded there (default: all in grading.yml)")
+    gs.add_argument("--suite", choices=("public", "hidden", "all"), default="all")
+    n = sub.add_parser("nbgrader", help="write an nbgrader course (config + source notebooks) from the same source")
+    n.add_argument("course", metavar="COURSE", help="the course folder (nbgrader_config.py, source/pytorch/)")
+    n.add_argument("--force", action="store_true",
+                   help="rewrite nbgrader_config.py and the source notebooks of an existing course")
+
+    r = sub.add_parser("release", help="write the student repository into OUT and check it for leaks")
+    r.add_argument("out", metavar="OUT", help="a new or empty folder")
+    r.add_argument("--force", action="store_true", help="replace whatever OUT holds")
     return parser
+
+
+#: The verbs of the student release (``release`` leaves the others' modules behind, itself included).
+STUDENT_VERBS = ("grade",)
+
+
+def _check_release(args: argparse.Namespace) -> None:
+    """In the student release, say plainly what it does not hold, instead of failing on a missing file."""
+    if importlib.util.find_spec("autograder.release") is not None:
+        return  # the instructor's repository
+    if args.verb not in STUDENT_VERBS:
+        raise UsageError(f"`{args.verb}` is not part of the student release (it is the instructor's)")
+    if getattr(args, "suite", None) == "hidden":
+        raise UsageError("--suite hidden: the hidden tests are not part of the student release (use --suite public)")
 
 
 def _sandbox_options(parser: argparse.ArgumentParser) -> None:
@@ -185,6 +214,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
                                jobs=args.jobs, force=args.force, shard_spec=shard, level=level, grading=grading)
     except batch.BatchError as exc:
         raise UsageError(str(exc)) from None
+    except batch.Interrupted as exc:
+        print(f"batch {exc}: the students in progress were abandoned; the same command resumes",
+              file=sys.stderr)
+        return 128 + exc.signum
     failed = {sid: r["status"] for sid, r in result.records.items()
               if sid in result.graded_now and r["status"] != batch.GRADED}
     print(f"{len(result.graded_now)} students processed ({len(result.graded_now) - len(failed)} graded, "
@@ -269,19 +302,63 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from autograder import gradescope
+
+    grading = config_mod.load()
+    topics = _topics(args.topics, grading) or list(grading.topics)
+    try:
+        stale = gradescope.build(args.out, topics, args.suite)
+    except gradescope.BundleError as exc:
+        raise UsageError(str(exc)) from None
+    for topic in stale:
+        print(f"warning: the recorded test times of {topic} are stale (run validate): its tests get test_timeout",
+              file=sys.stderr)
+    print(f"wrote {args.out}: topics {', '.join(topics)}, suite {args.suite}; upload it as the autograder "
+          "(Ubuntu base image)")
+    return EXIT_OK
+
+
+def cmd_nbgrader(args: argparse.Namespace) -> int:
+    from autograder import nbgrader_course
+
+    try:
+        written = nbgrader_course.build(args.course, force=args.force)
+    except nbgrader_course.CourseError as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: cd {args.course} && nbgrader generate_assignment  (the assignment is {nbgrader_course.ASSIGNMENT})")
+    return EXIT_OK
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from autograder import release
+
+    try:
+        written = release.write(args.out, force=args.force)
+    except release.ReleaseError as exc:
+        raise UsageError(str(exc)) from None
+    result = release.check(args.out)
+    sys.stdout.write(release.report(written, args.out, result))
+    return EXIT_INVALID if result.leaks else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        _check_release(args)
         verbs = {"grade": cmd_grade, "batch": cmd_batch, "merge": cmd_merge, "validate": cmd_validate,
-                 "generate": cmd_generate}
+                 "generate": cmd_generate, "gradescope": cmd_gradescope, "nbgrader": cmd_nbgrader,
+                 "release": cmd_release}
         return verbs[args.verb](args)
     except (UsageError, config_mod.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - anything else is the grader's own fault
-        from autograder.source import MarkerError
-        if isinstance(exc, MarkerError):
+        source = sys.modules.get("autograder.source")  # absent from the student release
+        if source is not None and isinstance(exc, source.MarkerError):
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         import traceback

@@ -9,19 +9,21 @@ Steps, each a function:
    written outside a temporary folder), calls :func:`autograder.judge.grade` and writes
    ``students/<id>.json`` (the report, plus ``student`` and ``status``) and
    ``students/<id>.txt`` (the feedback) atomically;
-3. :func:`run` grades the students whose JSON is not there yet (all of them with
-   ``force``), ``jobs`` at a time; one student's failure is recorded as its status and the
-   batch goes on;
-4. :func:`write_outputs` rewrites ``gradebook.csv`` and ``class_report.md``/``.html`` from
-   every student JSON present; :func:`merge` does the same for the union of several
-   output folders (shards), reporting students graded twice or missing.
+3. :func:`run` grades the students whose JSON is not there yet or records a grader fault
+   (all of them with ``force``), ``jobs`` at a time; one student's failure is recorded as its
+   status and the batch goes on; SIGINT or SIGTERM stops it cleanly (:class:`Interrupted`);
+4. :func:`write_outputs` rewrites ``gradebook.csv`` and ``class_report.md``/``.html`` (with a
+   histogram of each topic's scores) from every student JSON present; :func:`merge` does the
+   same for the union of several output folders (shards), reporting students graded twice or
+   missing.
 
 A student's status is ``graded``, ``bad archive: …`` (the student's upload cannot be
-graded; scored 0) or ``grader fault: …`` (the grader failed; scores left empty, regrade
-with ``--force``).
+graded; scored 0) or ``grader fault: …`` (the grader failed; scores left empty; the next
+run grades that student again, since a fault is not a result).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
@@ -29,10 +31,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -43,6 +47,7 @@ from autograder import config as config_mod
 from autograder import judge, report
 
 GRADED = "graded"
+FAULT = "grader fault"
 MAX_MEMBERS = 1000              # members an archive may hold
 MAX_UNPACKED_BYTES = 50 << 20   # bytes an archive may unpack to, all members together
 IGNORED_TOP = ("__MACOSX",)     # folders archivers add next to the submission
@@ -54,6 +59,16 @@ class BatchError(Exception):
 
 class ArchiveError(Exception):
     """A student's archive cannot be unpacked safely; the message says why."""
+
+
+class Interrupted(Exception):
+    """A signal (SIGINT, SIGTERM) stopped the batch: no student was started after it, the students in
+    progress were abandoned (no JSON, their processes killed, their temporary folders removed), and
+    the same command resumes."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -218,8 +233,9 @@ def _first_line(message: str) -> str:
 
 def grade_student(student: Student, out: str, *, topics: list[str], suite: str, device: str,
                   grading: config_mod.Grading, level: str,
-                  grade: Callable[..., dict] | None = None) -> dict:
-    """Grade one student and write its JSON and feedback; never raises for the student's sake."""
+                  grade: Callable[..., dict] | None = None, cancel: threading.Event | None = None) -> dict:
+    """Grade one student and write its JSON and feedback; never raises for the student's sake (only
+    :class:`autograder.judge.Cancelled` once ``cancel`` is set, and then writes nothing)."""
     grade = grade or judge.grade
     max_score = sum(grading.topics[t].max_score for t in topics)
     record: dict
@@ -230,14 +246,17 @@ def grade_student(student: Student, out: str, *, topics: list[str], suite: str, 
             unpacked = os.path.join(scratch, "unpacked")
             os.makedirs(unpacked)
             folder = extract_zip(student.path, unpacked)
-        result = grade(folder, topics=topics, suite=suite, device=device, grading=grading, jobs=1, level=level)
-        status = GRADED if not result.get("faults") else f"grader fault: {_first_line(result['faults'][0])}"
+        result = grade(folder, topics=topics, suite=suite, device=device, grading=grading, jobs=1, level=level,
+                       cancel=cancel)
+        status = GRADED if not result.get("faults") else f"{FAULT}: {_first_line(result['faults'][0])}"
         record = {"student": student.id, "status": status, **result}
     except ArchiveError as exc:
         record = {"student": student.id, "status": f"bad archive: {exc}", "score": 0, "max_score": max_score,
                   "topics": {}}
+    except judge.Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001 - one student's disaster never stops the batch
-        record = {"student": student.id, "status": f"grader fault: {type(exc).__name__}: {exc}", "score": None,
+        record = {"student": student.id, "status": f"{FAULT}: {type(exc).__name__}: {exc}", "score": None,
                   "max_score": max_score, "topics": {}}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -304,11 +323,30 @@ def misconceptions(record: dict) -> set[tuple[str, str]]:
     return found
 
 
+HISTOGRAM_BINS = 10
+
+
+def histogram(values: list[float], max_score: float, bins: int = HISTOGRAM_BINS) -> list[int]:
+    """How many ``values`` fall in each of ``bins`` equal parts of ``[0, max_score]``: part ``i`` holds
+    ``i/bins <= value/max_score < (i+1)/bins``, the last one full marks too."""
+    counts = [0] * bins
+    for value in values:
+        counts[min(bins - 1, max(0, int(bins * value / max_score))) if max_score > 0 else 0] += 1
+    return counts
+
+
+def bin_label(i: int, bins: int, max_score: float) -> str:
+    """Part ``i`` of a histogram as an interval of scores: ``[6, 12)``, the last one closed: ``[54, 60]``."""
+    low, high = report.fmt(round(max_score * i / bins, 2)), report.fmt(round(max_score * (i + 1) / bins, 2))
+    return f"[{low}, {high}]" if i == bins - 1 else f"[{low}, {high})"
+
+
 @dataclass
 class ClassSummary:
     graded: int
     not_graded: dict[str, str]                                           # id -> status
     topics: dict[str, dict] = field(default_factory=dict)                # topic -> mean/median/min/max/max_score/n
+    histograms: dict[str, list[int]] = field(default_factory=dict)       # topic -> students per tenth of the score
     failed_exercises: list[tuple[str, int]] = field(default_factory=list)  # (topic.exercise, students)
     mistakes: list[tuple[str, str, int]] = field(default_factory=list)     # (topic.exercise, mistake, students)
 
@@ -333,6 +371,7 @@ def summarize(records: dict[str, dict]) -> ClassSummary:
         summary.topics[topic] = {"n": len(values), "mean": statistics.fmean(values),
                                  "median": statistics.median(values), "min": min(values), "max": max(values),
                                  "max_score": maxima[topic]}
+        summary.histograms[topic] = histogram(values, maxima[topic])
     summary.failed_exercises = sorted(failed.items(), key=lambda kv: (-kv[1], kv[0]))
     summary.mistakes = sorted(((e, m, n) for (e, m), n in mistakes.items()), key=lambda x: (-x[2], x[0], x[1]))
     return summary
@@ -352,6 +391,10 @@ def class_report_md(summary: ClassSummary, top: int = 15) -> str:
             out.append(f"| {topic} | {s['n']} | {report.fmt(round(s['mean'], 2))} | {report.fmt(s['median'])} | "
                        f"{report.fmt(s['min'])} | {report.fmt(s['max'])} | {report.fmt(s['max_score'])} |")
         out.append("")
+        out += ["## Score distributions", ""]
+        for topic, counts in summary.histograms.items():
+            out += [f"{topic} (students per tenth of {report.fmt(summary.topics[topic]['max_score'])} points):",
+                    "", "```text", *text_histogram(counts, summary.topics[topic]["max_score"]), "```", ""]
     if summary.failed_exercises:
         out += ["## Exercises most often failed", ""]
         out += [f"- {_students(n)}: `{e}`" for e, n in summary.failed_exercises[:top]]
@@ -367,31 +410,71 @@ def class_report_md(summary: ClassSummary, top: int = 15) -> str:
     return "\n".join(out)
 
 
-def class_report_html(summary: ClassSummary, records: dict[str, dict], top: int = 15) -> str:
-    """The same as :func:`class_report_md`, self-contained (no script, no external file), with a
-    histogram of each topic's scores in ten bins drawn as CSS bars."""
+def text_histogram(counts: list[int], max_score: float, width: int = 30) -> list[str]:
+    """One line per part of a histogram: its interval of scores, a bar of up to ``width`` blocks (one at
+    least for a part that is not empty) and the count."""
+    labels = [bin_label(i, len(counts), max_score) for i in range(len(counts))]
+    pad = max(len(label) for label in labels)
+    tallest = max(counts) or 1
+    return [f"{label:>{pad}} {'█' * (max(1, round(width * n / tallest)) if n else 0):<{width}} {n}".rstrip()
+            for label, n in zip(labels, counts)]
+
+
+SVG_WIDTH, SVG_HEIGHT = 360, 150  # the whole picture
+PLOT_LEFT, PLOT_TOP, PLOT_HEIGHT, PLOT_WIDTH = 36, 12, 100, 310  # the bars' area inside it
+
+
+def svg_histogram(counts: list[int], max_score: float, title: str) -> str:
+    """An inline SVG bar chart of ``counts`` (no script, no external reference): bar ``i`` is a
+    ``<rect class="bar">`` whose height is ``PLOT_HEIGHT * counts[i] / max(counts)`` and whose tooltip
+    names its interval of scores and its count; the axes are labelled with the counts and scores."""
+    e = html.escape
+    tallest = max(counts) or 1
+    width = PLOT_WIDTH / len(counts)
+    bottom = PLOT_TOP + PLOT_HEIGHT
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="histogram" width="{SVG_WIDTH}" '
+             f'height="{SVG_HEIGHT}" viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" role="img">',
+             f"<title>{e(title)}</title>"]
+    for i, n in enumerate(counts):
+        height = PLOT_HEIGHT * n / tallest
+        parts.append(f'<rect class="bar" x="{PLOT_LEFT + i * width + 1:.2f}" y="{bottom - height:.2f}" '
+                     f'width="{width - 2:.2f}" height="{height:.2f}" fill="#4a7">'
+                     f"<title>{e(bin_label(i, len(counts), max_score))}: {_students(n)}</title></rect>")
+    parts += [f'<line x1="{PLOT_LEFT}" y1="{bottom}" x2="{PLOT_LEFT + PLOT_WIDTH}" y2="{bottom}" stroke="#333"/>',
+              f'<line x1="{PLOT_LEFT}" y1="{PLOT_TOP}" x2="{PLOT_LEFT}" y2="{bottom}" stroke="#333"/>',
+              f'<text x="{PLOT_LEFT - 4}" y="{PLOT_TOP + 8}" font-size="11" text-anchor="end">{tallest}</text>',
+              f'<text x="{PLOT_LEFT - 4}" y="{bottom}" font-size="11" text-anchor="end">0</text>',
+              f'<text x="{PLOT_LEFT}" y="{bottom + 14}" font-size="11">0</text>',
+              f'<text x="{PLOT_LEFT + PLOT_WIDTH}" y="{bottom + 14}" font-size="11" text-anchor="end">'
+              f"{report.fmt(max_score)}</text>",
+              f'<text x="{PLOT_LEFT + PLOT_WIDTH / 2}" y="{bottom + 30}" font-size="11" text-anchor="middle">'
+              "score</text>", "</svg>"]
+    return "".join(parts)
+
+
+def class_report_html(summary: ClassSummary, top: int = 15) -> str:
+    """The same as :func:`class_report_md`, self-contained (no script, no external file), each topic's
+    score distribution drawn as an inline SVG histogram (:func:`svg_histogram`)."""
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Class report</title><style>",
              "body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}",
              "td,th{padding:.2em .6em;border-bottom:1px solid #ccc;text-align:right}td:first-child{text-align:left}",
-             ".bar{display:inline-block;background:#4a7;height:1em;vertical-align:middle}</style></head><body>",
+             "figure{display:inline-block;margin:0 1em 1em 0}</style></head><body>",
              "<h1>Class report</h1>",
              f"<p>{_students(summary.graded)} graded, {len(summary.not_graded)} not graded.</p>"]
     if summary.topics:
         parts.append("<h2>Scores per topic</h2><table><tr><th>topic</th><th>students</th><th>mean</th>"
-                     "<th>median</th><th>min</th><th>max</th><th>out of</th><th>distribution (10 bins)</th></tr>")
+                     "<th>median</th><th>min</th><th>max</th><th>out of</th></tr>")
         for topic, s in summary.topics.items():
-            values = [r["topics"][topic]["score"] for r in records.values()
-                      if r["status"] == GRADED and topic in r.get("topics", {})]
-            bins = [0] * 10
-            for v in values:
-                bins[min(9, int(10 * v / s["max_score"])) if s["max_score"] else 0] += 1
-            bars = "".join(f"<span class='bar' title='{n}' style='width:{0.3 + 2.5 * n / max(bins):.2f}em;"
-                           f"opacity:{0.25 + 0.75 * n / max(bins):.2f}'></span>" for n in bins)
             parts.append(f"<tr><td>{e(topic)}</td><td>{s['n']}</td><td>{report.fmt(round(s['mean'], 2))}</td>"
                          f"<td>{report.fmt(s['median'])}</td><td>{report.fmt(s['min'])}</td>"
-                         f"<td>{report.fmt(s['max'])}</td><td>{report.fmt(s['max_score'])}</td><td>{bars}</td></tr>")
-        parts.append("</table>")
+                         f"<td>{report.fmt(s['max'])}</td><td>{report.fmt(s['max_score'])}</td></tr>")
+        parts.append("</table><h2>Score distributions</h2>")
+        for topic, counts in summary.histograms.items():
+            title = f"{topic}: students per tenth of {report.fmt(summary.topics[topic]['max_score'])} points"
+            parts.append(f"<figure id='histogram-{e(topic)}'>"
+                         f"{svg_histogram(counts, summary.topics[topic]['max_score'], title)}"
+                         f"<figcaption>{e(title)}</figcaption></figure>")
     if summary.failed_exercises:
         parts.append("<h2>Exercises most often failed</h2><ul>")
         parts += [f"<li>{_students(n)}: <code>{e(x)}</code></li>" for x, n in summary.failed_exercises[:top]]
@@ -414,7 +497,7 @@ def write_outputs(out: str, records: dict[str, dict], topic_order: list[str]) ->
     summary = summarize(records)
     write_atomic(os.path.join(out, "gradebook.csv"), gradebook_csv(records, topic_order))
     write_atomic(os.path.join(out, "class_report.md"), class_report_md(summary))
-    write_atomic(os.path.join(out, "class_report.html"), class_report_html(summary, records))
+    write_atomic(os.path.join(out, "class_report.html"), class_report_html(summary))
     return summary
 
 
@@ -480,7 +563,7 @@ def run(root: str, out: str, *, topics: list[str] | None = None, suite: str = "a
         grading: config_mod.Grading | None = None, grade: Callable[..., dict] | None = None,
         stream=None) -> BatchResult:
     """Grade the students under ``root`` into ``out`` (see the module docstring); ``grade`` replaces
-    :func:`autograder.judge.grade` (for tests)."""
+    :func:`autograder.judge.grade` (for tests). SIGINT and SIGTERM raise :class:`Interrupted`."""
     grading = grading or config_mod.load()
     topics = topics or list(grading.topics)
     students = discover(root)
@@ -488,27 +571,55 @@ def run(root: str, out: str, *, topics: list[str] | None = None, suite: str = "a
         students = shard(students, *shard_spec)
     os.makedirs(os.path.join(out, "students"), exist_ok=True)
     present = load_records(out)
-    todo = [s for s in students if force or s.id not in present]
+    faulted = [s.id for s in students if s.id in present and present[s.id]["status"].startswith(FAULT)]
+    todo = [s for s in students if force or s.id not in present or s.id in faulted]
     skipped = [s.id for s in students if s not in todo]
     stream = stream or sys.stderr
     if skipped:
         print(f"skipping {len(skipped)} already graded (--force regrades them)", file=stream)
+    if faulted and not force:
+        print(f"grading {len(faulted)} again whose last grading was a grader fault", file=stream)
     graded_now = []
-    with Progress(len(todo), stream) as progress, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_student, s, out, topics=topics, suite=suite, device=device, grading=grading,
-                               level=level, grade=grade) for s in todo]
-        try:
-            for future in as_completed(futures):
-                record = future.result()
-                graded_now.append(record["student"])
-                progress.step(record)
-        except BaseException:  # interrupted: finish the students in progress, start no other
-            for future in futures:
-                future.cancel()
-            raise
-    records = load_records(out)
-    summary = write_outputs(out, records, list(grading.topics))
+    stop = threading.Event()  # set on interruption: the students in progress are abandoned
+    with interrupted_by_signals(stop):
+        with Progress(len(todo), stream) as progress, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(grade_student, s, out, topics=topics, suite=suite, device=device,
+                                   grading=grading, level=level, grade=grade, cancel=stop) for s in todo]
+            try:
+                for future in as_completed(futures):
+                    record = future.result()
+                    graded_now.append(record["student"])
+                    progress.step(record)
+            except BaseException:  # interrupted: start no other student, abandon those in progress
+                stop.set()
+                for future in futures:
+                    future.cancel()
+                raise
+        records = load_records(out)
+        summary = write_outputs(out, records, list(grading.topics))
     return BatchResult(sorted(graded_now), skipped, records, summary)
+
+
+@contextlib.contextmanager
+def interrupted_by_signals(stop: threading.Event):
+    """Inside, the first SIGINT or SIGTERM sets ``stop`` and raises :class:`Interrupted` in the main thread
+    (a later one only sets ``stop``); the previous handlers come back on leaving. Off the main thread,
+    where Python delivers no signal, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if not stop.is_set():
+            stop.set()
+            raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @dataclass

@@ -43,6 +43,10 @@ class GraderFault(Exception):
     """The grader itself failed (not the submission): exit code 3."""
 
 
+class Cancelled(Exception):
+    """The caller's ``cancel`` event was set: the topics in progress were killed, nothing was scored."""
+
+
 @dataclass
 class TopicRun:
     topic: str
@@ -115,9 +119,10 @@ def _read_lines(fd: int, into: list[str]) -> None:
 
 def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: config_mod.Grading,
               workdir: str, stop_early: bool = False, threads: int | None = None, level: str = "none",
-              budget: float | None = None) -> TopicRun:
+              budget: float | None = None, cancel: threading.Event | None = None) -> TopicRun:
     """Run one topic's test files against the staged submission in a separate pytest process, for at most
-    its ``topic_timeout`` or ``budget`` seconds, whichever is shorter."""
+    its ``topic_timeout`` or ``budget`` seconds, whichever is shorter; once ``cancel`` is set, the process
+    is killed and :class:`Cancelled` raised."""
     cfg = grading.topics[topic]
     run = TopicRun(topic)
     time_limit = cfg.topic_timeout
@@ -141,9 +146,9 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     log_path = os.path.join(workdir, f"{topic}.pytest.log")
     start = time.monotonic()
-    code, lines, run.timed_out, lost = _run_judge(cmd, env, log_path, time_limit, forked=True)
+    code, lines, run.timed_out, lost = _run_judge(cmd, env, log_path, time_limit, cancel, forked=True)
     if lost or code == zygote.RERUN:  # a fork server died under this judge or its worker: grade the topic again
-        code, lines, run.timed_out, _ = _run_judge(cmd, env, log_path, time_limit, forked=False)
+        code, lines, run.timed_out, _ = _run_judge(cmd, env, log_path, time_limit, cancel, forked=False)
     run.seconds = time.monotonic() - start
     read_records(lines, run)
     if run.fault:
@@ -155,10 +160,11 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
     return run
 
 
-def _run_judge(cmd: list[str], env: dict, log_path: str, time_limit: float,
+def _run_judge(cmd: list[str], env: dict, log_path: str, time_limit: float, cancel: threading.Event | None,
                forked: bool) -> tuple[int | None, list[str], bool, bool]:
     """One judge process, forked by the judge server (:mod:`autograder.zygote`) when ``forked`` and one runs,
-    else started directly; killed with its process group at ``time_limit``. Returns (exit code or None when
+    else started directly; killed with its process group at ``time_limit`` (or when ``cancel`` is set, raising
+    :class:`Cancelled`). Returns (exit code or None when
     killed, result lines, whether it was killed, whether the fork server died under it)."""
     read_end, write_end = os.pipe()
     cmd = [*cmd, "--results-fd", str(write_end)]
@@ -175,7 +181,7 @@ def _run_judge(cmd: list[str], env: dict, log_path: str, time_limit: float,
         reader = threading.Thread(target=_read_lines, args=(read_end, lines), daemon=True)
         reader.start()
         try:
-            code = proc.wait(timeout=time_limit)
+            code = _wait(proc, time_limit, cancel)
         except subprocess.TimeoutExpired:
             zygote.kill_group(proc)
             proc.wait()
@@ -183,6 +189,23 @@ def _run_judge(cmd: list[str], env: dict, log_path: str, time_limit: float,
     zygote.kill_group(proc)  # whatever it left in its process group
     reader.join(timeout=30)
     return code, list(lines), timed_out, getattr(proc, "lost", False)
+
+
+def _wait(proc: subprocess.Popen | zygote.Child, seconds: float, cancel: threading.Event | None) -> int:
+    """``proc.wait(seconds)``, looking at ``cancel`` four times a second: once it is set, the process group
+    is killed and :class:`Cancelled` raised."""
+    if cancel is None:
+        return proc.wait(timeout=seconds)
+    deadline = time.monotonic() + seconds
+    while not cancel.is_set():
+        try:
+            return proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+    zygote.kill_group(proc)
+    proc.wait()
+    raise Cancelled("the grading was cancelled")
 
 
 def score_topic(run: TopicRun, grading: config_mod.Grading) -> dict:
@@ -254,9 +277,10 @@ def _entry(name, exercise, suite, max_score, status, message, score, duration=No
 def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all", device: str = "auto",
           grading: config_mod.Grading | None = None, jobs: int = 1, stop_early: bool = False,
           on_topic_done: Callable[[str, dict], None] | None = None, keep_dir: str | None = None,
-          level: str = "auto") -> dict:
+          level: str = "auto", cancel: threading.Event | None = None) -> dict:
     """Grade one submission folder; returns the report (schema: ``report.JSON_SCHEMA``).
-    ``level`` is the sandbox level (``auto``: the strongest this machine allows)."""
+    ``level`` is the sandbox level (``auto``: the strongest this machine allows); setting ``cancel``
+    kills the topics in progress, starts no other and raises :class:`Cancelled`."""
     grading = grading or config_mod.load()
     topics = topics or list(grading.topics)
     suites = suites_for(suite)
@@ -274,7 +298,10 @@ def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all
 
     def one(topic: str) -> tuple[str, dict]:
         budget = min(share, deadline - time.monotonic())
-        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads, level, budget)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("the grading was cancelled")
+        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads, level, budget,
+                        cancel)
         if run.fault:
             faults.append(run.fault)
         result = score_topic(run, grading)

@@ -146,6 +146,16 @@ def expected_exercises(solutions_dir: str = SOLUTIONS) -> dict[str, str]:
     return result
 
 
+def marked_module(name: str, solutions_dir: str = SOLUTIONS) -> str:
+    """``solutions/<name>.py`` with the exercise's module docstring (grading rules added) and its markers
+    kept: the answer cell of the nbgrader course, whose regions nbgrader itself clears."""
+    filename = os.path.join("solutions", f"{name}.py")
+    with open(os.path.join(solutions_dir, f"{name}.py"), encoding="utf-8") as f:
+        text = f.read()
+    strip_solutions(text, filename, name)  # the same marker checks as generate
+    return _add_rules(text, name, filename)
+
+
 def generate(solutions_dir: str = SOLUTIONS, exercises_dir: str = EXERCISES) -> list[str]:
     """Rewrite ``exercises/`` from ``solutions/``; returns the files written."""
     expected = expected_exercises(solutions_dir)  # all files parse before any is written
@@ -175,3 +185,15 @@ def drift(solutions_dir: str = SOLUTIONS, exercises_dir: str = EXERCISES) -> lis
             problems.append(f"exercises/{name} differs from solutions/{name} (run: python -m autograder "
                             f"generate)\n{diff}")
     return problems
+
+
+def region_lines(source: str) -> list[tuple[int, str]]:
+    """The lines inside the solution regions of a (well-formed) solution file, with their line numbers:
+    what a student must write, and what must never be shipped."""
+    lines, inside = [], False
+    for number, line in enumerate(source.splitlines(), start=1):
+        if line.strip() in (BEGIN, END):
+            inside = line.strip() == BEGIN
+        elif inside:
+            lines.append((number, line))
+    return lines

@@ -31,6 +31,18 @@ def solution_text(topic: str = "attention") -> str:
         return source.strip_markers(f.read())
 
 
+def stub_text(topic: str = "attention") -> str:
+    """The untouched exercise module a student starts from."""
+    with open(os.path.join(source.EXERCISES, f"{topic}.py"), encoding="utf-8") as f:
+        return f.read()
+
+
+def attack_text(attack: str, topic: str = "attention") -> str:
+    """A hostile submission: the attack file's text (``autograder/attacks/``) appended to the topic's stub,
+    so its definitions replace the stub's."""
+    return stub_text(topic) + "\n\n# ---- attack ----\n" + attack
+
+
 def make_submission(folder, append: str = "", topic: str = "attention", text: str | None = None) -> str:
     """A submission folder holding ``<topic>.py`` = the solution + ``append`` (later definitions win)."""
     folder = str(folder)
@@ -64,3 +76,18 @@ def local_pytest(folder, *args, timeout=300, stdin=None) -> subprocess.Completed
     return subprocess.run([sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider", "--impl", str(folder)],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, input=stdin,
                           env={k: v for k, v in os.environ.items() if k != "AUTOGRADER_CONFIG"})
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of the live processes that contain ``text`` (a grade's temporary folder: its judges'
+    do), for checking that nothing of a stopped grade runs on."""
+    found = []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{pid}: {cmdline[:200]}")
+    return found

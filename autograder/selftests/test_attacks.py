@@ -32,7 +32,7 @@ import pytest
 
 from autograder import config, report, sandbox, source
 from autograder.config import REPO_ROOT
-from autograder.selftests.helpers import by_exercise, make_config, solution_text
+from autograder.selftests.helpers import attack_text, by_exercise, make_config, solution_text, stub_text
 
 ATTACKS_DIR = os.path.join(REPO_ROOT, "autograder", "attacks")
 OTHER = {"attention": "regularization"}  # the topic graded beside the attacked one (its solution)
@@ -186,10 +186,8 @@ def run_attack(attack: Attack, level: str, workdir: str) -> Outcome:
         return Outcome(attack, ran=False)
     folder = os.path.join(workdir, attack.name)
     os.makedirs(folder)
-    with open(os.path.join(source.EXERCISES, f"{attack.topic}.py"), encoding="utf-8") as f:
-        stub = f.read()
     with open(os.path.join(folder, f"{attack.topic}.py"), "w", encoding="utf-8") as f:
-        f.write(stub + "\n\n# ---- attack ----\n" + attack.text)
+        f.write(attack_text(attack.text, attack.topic))
     other = OTHER[attack.topic]
     with open(os.path.join(folder, f"{other}.py"), "w", encoding="utf-8") as f:
         f.write(solution_text(other))
@@ -213,10 +211,8 @@ def catalogue(tmp_path_factory):
     os.makedirs(stub_dir)
     stubs = {}
     for topic in sorted({a.topic for a in ATTACKS}):
-        with open(os.path.join(source.EXERCISES, f"{topic}.py"), encoding="utf-8") as f:
-            text = f.read()
         with open(os.path.join(stub_dir, f"{topic}.py"), "w", encoding="utf-8") as f:
-            f.write(text)
+            f.write(stub_text(topic))
         out = os.path.join(workdir, f"stub-{topic}.json")
         grade(stub_dir, [topic], write_config(stub_dir, Attack("stub", "", "", "", topic)), out, level)
         with open(out, encoding="utf-8") as f:

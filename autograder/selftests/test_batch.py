@@ -3,17 +3,24 @@ import csv
 import io
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 import uuid
 import zipfile
+from xml.etree import ElementTree
 
 import jsonschema
 import pytest
 
-from autograder import batch, config, report
+from autograder import batch, config, judge, report
 from autograder.config import REPO_ROOT
-from autograder.selftests.helpers import SDPA_WITHOUT_SCALING, make_config, make_submission, solution_text
+from autograder.selftests.helpers import (SDPA_WITHOUT_SCALING, make_config, make_submission, processes_mentioning,
+                                          solution_text)
 
 ABSOLUTE = f"/tmp/autograder-evil-{uuid.uuid4().hex}.py"  # an archive member that must never be written
 SCALING_HINT = "hint: your output equals attention without the 1/sqrt(E) scaling."
@@ -219,6 +226,82 @@ def test_one_students_grader_fault_does_not_stop_the_batch(tmp_path, grading):
     assert "[3/3]" in log and "1 failure ·" in log and "ETA" in log
 
 
+def test_a_grader_fault_is_graded_again_by_the_next_run_without_force(tmp_path, grading):
+    root = make_class(tmp_path / "root", {"ann": "CORRECT", "bob": "BOOM", "cy": "WRONG"})
+    out = tmp_path / "out"
+    fake_run(root, out, grading, FakeGrader())
+    assert read_gradebook(out)["bob"]["status"].startswith("grader fault")
+    make_submission(tmp_path / "root" / "bob", text="# bob CORRECT\n")  # the grader works again
+    grader = FakeGrader()
+    result, log = fake_run(root, out, grading, grader)
+    assert grader.calls == ["bob"] and result.skipped == ["ann", "cy"]  # graded results are kept
+    assert "grading 1 again whose last grading was a grader fault" in log
+    assert read_gradebook(out)["bob"]["status"] == "graded" and read_gradebook(out)["bob"]["total"] == "60"
+    grader.calls.clear()
+    fake_run(root, out, grading, grader)
+    assert grader.calls == []  # nothing left to retry
+
+
+def test_a_signal_stops_the_batch_and_abandons_the_students_in_progress(tmp_path, grading):
+    """SIGTERM while the second student is graded: no student is started after it, the one in progress
+    is cancelled (no JSON), the exception names the signal, the handlers are restored, a resume ends it."""
+    root = make_class(tmp_path / "root", {"a": "CORRECT", "b": "WRONG", "c": "CORRECT", "d": "WRONG"})
+    out = tmp_path / "out"
+
+    class Terminated(FakeGrader):
+        def __call__(self, folder, **kwargs):
+            result = super().__call__(folder, **kwargs)
+            if len(self.calls) == 2:
+                os.kill(os.getpid(), signal.SIGTERM)  # as a job scheduler stops a job
+                assert kwargs["cancel"].wait(10), "the signal did not cancel the student in progress"
+                raise judge.Cancelled("the grading was cancelled")
+            return result
+
+    previous = signal.getsignal(signal.SIGTERM)
+    grader = Terminated()
+    with pytest.raises(batch.Interrupted, match="interrupted by SIGTERM") as info:
+        fake_run(root, out, grading, grader)
+    assert info.value.signum == signal.SIGTERM and signal.getsignal(signal.SIGTERM) is previous
+    assert grader.calls == ["a", "b"]
+    assert sorted(os.listdir(out / "students")) == ["a.json", "a.txt"]  # b abandoned, c and d never started
+    resumed = FakeGrader()
+    fake_run(root, out, grading, resumed)
+    assert resumed.calls == ["b", "c", "d"] and set(read_gradebook(out)) == {"a", "b", "c", "d"}
+
+
+def test_a_cancelled_grade_kills_its_topics_at_once_and_removes_its_folder(tmp_path, monkeypatch):
+    """A submission that hangs at import would hold its topic for import_seconds (120 s); cancelling
+    ends it within seconds, with no process and no temporary folder left."""
+    grading = config.load(make_config(tmp_path))
+    folder = make_submission(tmp_path / "hangs", "while True:\n    pass\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    cancel = threading.Event()
+    outcome = {}
+
+    def grade():
+        try:
+            outcome["report"] = judge.grade(folder, topics=["attention"], suite="public", grading=grading,
+                                            level="none", cancel=cancel)
+        except judge.Cancelled as exc:
+            outcome["cancelled"] = (exc, time.monotonic())
+
+    thread = threading.Thread(target=grade, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not processes_mentioning(str(scratch)):  # the topic's judge is running
+        assert thread.is_alive() and time.monotonic() < deadline, outcome
+        time.sleep(0.1)
+    time.sleep(1.0)
+    cancelled_at = time.monotonic()
+    cancel.set()
+    thread.join(timeout=60)
+    assert "cancelled" in outcome, outcome
+    assert outcome["cancelled"][1] - cancelled_at < 15
+    assert processes_mentioning(str(scratch)) == [] and os.listdir(scratch) == []
+
+
 def test_shards_partition_the_class_round_robin():
     students = [batch.Student(s, s) for s in ["e", "a", "d", "b", "c"]]
     assert [s.id for s in batch.shard(students, 1, 2)] == ["a", "c", "e"]
@@ -381,6 +464,60 @@ def test_misconceptions_are_counted_once_per_student():
     assert f"- 3 students: attention without the 1/sqrt(E) scaling (`attention.{sdpa}`)" in md
     assert "| attention | 4 | 42.5 | 45 | 20 | 60 | 60 |" in md
     assert "- `e`: bad archive: too many members" in md
+
+
+def test_a_histogram_counts_each_tenth_of_the_score_and_full_marks_in_the_last():
+    assert batch.histogram([0, 5.9, 6, 30, 59.99, 60, 60], 60) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 3]
+    assert batch.histogram([], 60) == [0] * 10
+    assert [batch.bin_label(i, 10, 60) for i in (0, 1, 9)] == ["[0, 6)", "[6, 12)", "[54, 60]"]
+    assert batch.bin_label(0, 3, 10) == "[0, 3.33)"
+
+
+def svg_bars(svg: str) -> list[tuple[float, float, str]]:
+    """(x, height, tooltip) of each bar of an SVG histogram, parsed as XML."""
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    root = ElementTree.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    return [(float(r.get("x")), float(r.get("height")), r.find("svg:title", ns).text)
+            for r in root.findall("svg:rect[@class='bar']", ns)]
+
+
+def class_of(scores: dict[str, float]) -> dict[str, dict]:
+    return {sid: record(sid, score=score) for sid, score in scores.items()}
+
+
+def test_the_html_report_draws_each_topics_scores_as_an_svg_histogram():
+    scores = {"a": 60, "b": 60, "c": 60, "d": 0, "e": 31, "f": 33.5}
+    records = class_of(scores)
+    records["g"] = record("g", status="bad archive: x")  # not graded: not in the picture
+    page = batch.class_report_html(batch.summarize(records))
+    svgs = re.findall(r"<svg .*?</svg>", page, re.S)
+    assert len(svgs) == 1 and "<figure id='histogram-attention'>" in page
+    bars = svg_bars(svgs[0])
+    assert [x for x, _, _ in bars] == sorted(x for x, _, _ in bars) and len(bars) == 10  # left to right
+    counts = [0] * 10
+    for score in scores.values():  # the tenth of 60 points each score falls in
+        counts[min(9, int(score // 6))] += 1
+    heights = [h for _, h, _ in bars]
+    assert heights.index(max(heights)) == 9 and max(heights) == batch.PLOT_HEIGHT
+    for (_, height, tooltip), n in zip(bars, counts):
+        assert height == pytest.approx(batch.PLOT_HEIGHT * n / max(counts), abs=0.01)
+        assert tooltip.endswith(": 1 student" if n == 1 else f": {n} students")
+    assert bars[5][2] == "[30, 36): 2 students" and bars[9][2] == "[54, 60]: 3 students"
+    assert "<script" not in page and "src=" not in page and "href=" not in page  # still self-contained
+
+
+def test_the_markdown_report_has_a_text_histogram_per_topic():
+    records = class_of({"a": 60, "b": 60, "c": 0, "d": 40})
+    records["a"]["topics"]["mlp"] = {"score": 5, "max_score": 10.0, "tests": []}
+    md = batch.class_report_md(batch.summarize(records))
+    blocks = re.findall(r"^(\w+) \(students per tenth of (\d+) points\):\n\n```text\n(.*?)```", md, re.S | re.M)
+    assert [(topic, out_of) for topic, out_of, _ in blocks] == [("attention", "60"), ("mlp", "10")]
+    lines = blocks[0][2].splitlines()
+    assert len(lines) == 10 and lines[0].split() == ["[0,", "6)", "█" * 15, "1"]
+    assert lines[6].split() == ["[36,", "42)", "█" * 15, "1"] and lines[9].split() == ["[54,", "60]", "█" * 30, "2"]
+    assert lines[3].split() == ["[18,", "24)", "0"]
+    assert blocks[1][2].splitlines()[5].split() == ["[5,", "6)", "█" * 30, "1"]
 
 
 def test_gradebook_lists_topics_in_course_order_and_leaves_faults_empty():

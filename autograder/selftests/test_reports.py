@@ -50,7 +50,7 @@ def test_json_schema_rejects_a_wrong_report():
 
 def test_gradescope_results_match_its_schema(mixed_report):
     data = json.loads(report.to_gradescope(mixed_report, {"public": "visible", "hidden": "after_due_date"}))
-    jsonschema.validate(data, report.GRADESCOPE_SCHEMA)
+    jsonschema.validate(data, report.gradescope_schema())
     assert data["score"] == mixed_report["score"]
     assert len(data["tests"]) == len(mixed_report["topics"]["attention"]["tests"])
     assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
@@ -59,7 +59,7 @@ def test_gradescope_results_match_its_schema(mixed_report):
 
 def test_gradescope_schema_rejects_unknown_fields():
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"tests": [{"name": "t", "passed": True}]}, report.GRADESCOPE_SCHEMA)
+        jsonschema.validate({"tests": [{"name": "t", "passed": True}]}, report.gradescope_schema())
 
 
 def test_junit_xml_lists_every_test(mixed_report):
@@ -83,6 +83,29 @@ def test_table_shows_scores_and_first_failures(mixed_report):
     assert f"{mixed_report['topics']['attention']['seconds']:.1f} s" in text  # the topic's wall time
 
 
+def test_markdown_table_shows_scores_and_first_failures(mixed_report):
+    text = report.to_markdown(mixed_report)
+    lines = text.splitlines()
+    header = lines.index("| topic | score | passed | failed | error | timeout | forbidden | time |")
+    assert lines[header + 1] == "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    data = mixed_report["topics"]["attention"]
+    row = lines[header + 2].split(" | ")
+    assert row[:2] == ["| attention", f"{report.fmt(data['score'])} / 60"]
+    assert row[2] == str(sum(t["status"] == "passed" for t in data["tests"]))
+    assert lines[header + 3].startswith(f"| **total** | **{report.fmt(mixed_report['score'])} / 60** |")
+    assert [line for line in lines if line.startswith("- `attention.scaled_dot_product_attention` [error] RuntimeError: boom")]
+
+
+def test_markdown_keeps_messages_from_breaking_the_page():
+    fake = {"score": 0, "max_score": 1, "sandbox": {"level": "none", "layers": [], "full": False},
+            "topics": {"t|x": {"score": 0, "max_score": 1, "seconds": 1.0, "tests": [
+                {"name": "a", "exercise": "e", "score": 0, "max_score": 1, "status": "failed",
+                 "message": "got <b>|bold|</b>\n  hint: the <lambda> | trick"}]}}}
+    text = report.to_markdown(fake)
+    assert "| t\\|x |" in text
+    assert "[failed] got &lt;b&gt;\\|bold\\|&lt;/b&gt;" in text and "  - hint: the &lt;lambda&gt; \\| trick" in text
+
+
 def test_every_format_records_the_sandbox_level(mixed_report):
     level = mixed_report["sandbox"]["level"]
     assert level in ("full", "namespaces", "limits")
@@ -92,6 +115,7 @@ def test_every_format_records_the_sandbox_level(mixed_report):
     root = ET.fromstring(report.to_junit(mixed_report).split("?>", 1)[1])
     assert root.find("testsuite/properties/property[@name='sandbox']").get("value") == level
     assert f"sandbox: {level}" in report.to_table(mixed_report)
+    assert f"sandbox: {level}" in report.to_markdown(mixed_report)
 
 
 def test_json_schema_requires_the_sandbox_record(mixed_report):
