@@ -50,11 +50,10 @@ TARGETS = {"hidden grade of the solutions (s, wall)": 30.0, "validate (s, wall)"
 class Measured:
     """Wall and CPU seconds of one command (CPU: user + system of every process it started)."""
 
-    def __init__(self, argv: list[str], env: dict | None = None):
+    def __init__(self, argv: list[str], cwd: str = REPO_ROOT):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
-        self.done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True,
-                                   env={**os.environ, **(env or {})})
+        self.done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
         self.wall = time.monotonic() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -153,8 +152,9 @@ def plain_pytest(repeats: int, workdir: str, files: list[str]) -> dict:
 
 
 def nbgrader_autograde(workdir: str) -> dict | str:
-    """The hook for nbgrader: ``python -m autograder nbgrader COURSE`` writes the course; ``nbgrader autograde``
-    grades what its ``submitted/`` holds. Returns the figures, or why this step is skipped."""
+    """The hook for nbgrader: ``python -m autograder nbgrader COURSE`` writes the course; ``nbgrader autograde``,
+    run in it (README: "An nbgrader course"), grades what its ``submitted/`` holds. Returns the figures, or
+    why this step is skipped."""
     course = os.path.join(workdir, "course")
     made = subprocess.run([PYTHON, "-m", "autograder", "nbgrader", course], cwd=REPO_ROOT, capture_output=True,
                           text=True)
@@ -164,7 +164,7 @@ def nbgrader_autograde(workdir: str) -> dict | str:
     submitted = os.path.join(course, "submitted")
     if not os.path.isdir(submitted) or not os.listdir(submitted):
         return "skipped: the nbgrader course holds no submissions to autograde"
-    m = Measured([PYTHON, "-m", "nbgrader", "autograde", "--all"], env={"NBGRADER_COURSE_DIR": course})
+    m = Measured([PYTHON, "-m", "nbgrader", "autograde"], cwd=course)
     return {"wall": m.wall, "cpu": m.cpu}
 
 
