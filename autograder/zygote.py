@@ -82,11 +82,13 @@ class Server:
         self.default_threads = 1
 
     def prepare(self) -> None:
-        """Import what every child needs, without running anything that starts a thread pool."""
+        """Import what every child needs, without running anything that starts a thread pool (every fork
+        checks that the server is still single-threaded)."""
         import torch
         if self.kind == "judge":
             import pytest  # noqa: F401
-            import autograder.plugin  # noqa: F401
+            from autograder import plugin
+            plugin._warm_up()  # the part of torch every judge loads at its start (tiny tensors: no threads)
         else:
             import autograder.worker  # noqa: F401 - the worker files only, by their own imports
         self.default_threads = torch.get_num_threads()
