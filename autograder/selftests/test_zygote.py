@@ -15,6 +15,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from autograder import config, judge, remote, sandbox, zygote
 from autograder.config import REPO_ROOT
@@ -88,6 +89,17 @@ def test_a_forked_worker_holds_its_own_descriptors_and_the_worker_files_only(ser
 
 
 # Asks the worker server for a worker on the inherited socket FD, prints its pid and waits to be killed.
+def test_a_warning_shown_from_the_forked_worker_is_no_change_to_the_grader(servers, tmp_path):
+    """The forked worker serves from the imported module autograder.worker (not a fresh __main__): a warning
+    attributed to it adds its __warningregistry__, which the end-of-test audit does not count as a change."""
+    worker = start_worker(tmp_path, sandbox.best_level())
+    try:
+        worker.request({"op": "run", "fn": "torch.nn.init:kaiming_normal_", "args": [torch.empty(0)], "kwargs": {}})
+        assert worker.request({"op": "audit"}) == []
+    finally:
+        worker.close()
+
+
 REQUESTER = """
 import json, os, sys, time
 from autograder import zygote
