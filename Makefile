@@ -33,3 +33,8 @@ generate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# figures, not a test: timings of grade, in-process pytest, batch (and validate with ARGS=--validate)
+.PHONY: bench
+bench: $(COURSE)
+	$(PY) bench/bench.py $(ARGS)

@@ -159,7 +159,7 @@ def _progress(total: int, label: str):
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from autograder import judge, report
+    from autograder import judge, report, zygote
 
     grading = config_mod.load()
     if not os.path.isdir(args.submission):
@@ -172,7 +172,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise UsageError("--device cuda: no CUDA device is available here (use cpu or auto)")
     topics = _topics(args.topics, grading) or list(grading.topics)
     level = _sandbox_level(args)
-    with _progress(len(topics), "grading") as bar:
+    with _progress(len(topics), "grading") as bar, zygote.running():
         result = judge.grade(args.submission, topics=topics, suite=args.suite, device=args.device,
                              grading=grading, jobs=args.jobs, level=level,
                              on_topic_done=lambda t, r: bar.step(f"{t} {report.fmt(r['score'])}/"
@@ -189,7 +189,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from autograder import batch
+    from autograder import batch, zygote
 
     grading = config_mod.load()
     if args.jobs < 1:
@@ -209,8 +209,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     level = _sandbox_level(args)
     try:
-        result = batch.run(args.root, args.out, topics=topics, suite=args.suite, device=args.device,
-                           jobs=args.jobs, force=args.force, shard_spec=shard, level=level, grading=grading)
+        with zygote.running():
+            result = batch.run(args.root, args.out, topics=topics, suite=args.suite, device=args.device,
+                               jobs=args.jobs, force=args.force, shard_spec=shard, level=level, grading=grading)
     except batch.BatchError as exc:
         raise UsageError(str(exc)) from None
     except batch.Interrupted as exc:
@@ -260,13 +261,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from autograder import validate
+    from autograder import validate, zygote
 
     grading = config_mod.load()
     topics = _topics(args.topics, grading) or list(grading.topics)
     level = _sandbox_level(args)
     total = sum(2 + len(validate.mutants_of(t)) for t in topics)
-    with _progress(total, "validating") as bar:
+    with _progress(total, "validating") as bar, zygote.running():
         ok, results, problems = validate.validate(topics, args.device, args.jobs, progress=bar.step, level=level,
                                                   record_timings=True)
     console = Console(highlight=False)

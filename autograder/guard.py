@@ -288,7 +288,8 @@ class Guard:
                     changed.append(f"{label}.{key}")
             for key in now.keys() - before.keys():  # torch.Tensor.add = … shadows the C method
                 new = now[key]
-                if isinstance(new, types.ModuleType) or self._added_by_torch(key, new):
+                # __warningregistry__: the warnings machinery's record of a warning shown from that module
+                if key == "__warningregistry__" or isinstance(new, types.ModuleType) or self._added_by_torch(key, new):
                     before[key] = new
                 else:
                     changed.append(f"{label}.{key}")

@@ -24,6 +24,11 @@ Process tree for the two jailed levels::
 The outer process dies with the judge and ``init`` with the outer process (parent-death
 signals), and when ``init`` exits the kernel kills everything left in the PID namespace:
 nothing the submission starts outlives its topic.
+
+The steps are functions: :func:`launch` is the whole jail around a last step ``run``. This
+script's last step execs the worker's interpreter; the worker fork server
+(:mod:`autograder.zygote`) calls :func:`launch` in a forked child, with ``spec["judge"]`` its
+own pid, and a last step that calls the already imported worker's main.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ import os
 import resource
 import signal
 import sys
+from typing import Callable
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -164,8 +170,14 @@ def drop_capabilities() -> None:
             raise OSError(ctypes.get_errno(), f"dropping capability {cap}: {os.strerror(ctypes.get_errno())}")
 
 
-def exec_worker(spec: dict, drop_to: int | None) -> None:
-    """In the forked worker: limits, an unprivileged identity, then exec (never returns)."""
+def exec_argv(spec: dict) -> None:
+    """The last step of a worker started by this script: exec the worker's interpreter."""
+    os.execve(spec["argv"][0], spec["argv"], spec["env"])
+
+
+def start_worker(spec: dict, drop_to: int | None, run: Callable[[dict], None] = exec_argv) -> None:
+    """In the forked worker: limits, an unprivileged identity, then ``run(spec)``, which never returns
+    (exec the worker's argv here; a fork server calls the worker's main and leaves with its exit code)."""
     try:
         parent = os.getppid()
         if os.getpid() != os.getsid(0):
@@ -182,7 +194,7 @@ def exec_worker(spec: dict, drop_to: int | None) -> None:
         if os.getppid() != parent:  # the parent died before the signal was armed
             os._exit(125)
         os.chdir(spec["cwd"])
-        os.execve(spec["argv"][0], spec["argv"], spec["env"])
+        run(spec)
     except BaseException as exc:  # noqa: BLE001 - report why and leave; the judge sees the exit code
         print(f"jail: could not start the worker: {exc}", file=sys.stderr, flush=True)
     os._exit(126)
@@ -199,7 +211,7 @@ def wait_for(pid: int) -> int:
             return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def init(spec: dict) -> None:
+def init(spec: dict, run: Callable[[dict], None]) -> None:
     """PID 1 of the jail: build the file system, start the worker, reap, leave with its exit code."""
     code = 126
     try:
@@ -207,7 +219,7 @@ def init(spec: dict) -> None:
         build_root(spec)
         pid = os.fork()
         if pid == 0:
-            exec_worker(spec, spec.get("uid"))
+            start_worker(spec, spec.get("uid"), run)
         code = wait_for(pid)
     except BaseException as exc:  # noqa: BLE001
         print(f"jail: could not build the sandbox: {exc}", file=sys.stderr, flush=True)
@@ -224,11 +236,12 @@ def enter_user_namespace() -> int:
     return uid
 
 
-def main() -> None:
-    spec = json.loads(sys.argv[1])
+def launch(spec: dict, run: Callable[[dict], None] = exec_argv) -> None:
+    """The jail of ``spec``'s level around ``run`` (never returns). ``spec["judge"]`` is the process that
+    started this one: its death ends the jail."""
     level = spec["level"]
     if level == "limits":
-        exec_worker(spec, None)
+        start_worker(spec, None, run)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the judge's death (a topic's time limit) ends the jail
     if os.getppid() != spec["judge"]:  # it died before the signal was armed
         os._exit(125)
@@ -242,9 +255,13 @@ def main() -> None:
         os._exit(126)
     pid = os.fork()
     if pid == 0:
-        init(spec)
+        init(spec, run)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
     os._exit(wait_for(pid))
+
+
+def main() -> None:
+    launch(json.loads(sys.argv[1]))
 
 
 if __name__ == "__main__":

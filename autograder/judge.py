@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from autograder import config as config_mod
-from autograder import sandbox
+from autograder import sandbox, zygote
 from autograder.config import REPO_ROOT
 
 SUITE_FILES = {
@@ -136,22 +135,47 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
         return run
     judge_dir = os.path.join(workdir, f"judge-{topic}")
     os.makedirs(judge_dir, exist_ok=True)
-    read_end, write_end = os.pipe()
     cmd = [sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider", "--rootdir", REPO_ROOT,
            "--impl", staged, "--worker", "--sandbox", level, "--workdir", judge_dir, "--device", device,
-           "--results-fd", str(write_end), "--test-timeout", str(cfg.test_timeout), "-o", "addopts=",
+           "--test-timeout", str(cfg.test_timeout), "-o", "addopts=",
            "--strict-markers", "--import-mode=importlib", "--no-header", "--tb=no"]
     if stop_early:
         cmd.append("-x")
     env = dict(os.environ, PYTHONPATH=REPO_ROOT, PYTHONDONTWRITEBYTECODE="1")
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    lines: list[str] = []
+    log_path = os.path.join(workdir, f"{topic}.pytest.log")
     start = time.monotonic()
-    with open(os.path.join(workdir, f"{topic}.pytest.log"), "wb") as log:
+    code, lines, run.timed_out, lost = _run_judge(cmd, env, log_path, time_limit, cancel, forked=True)
+    if lost or code == zygote.RERUN:  # a fork server died under this judge or its worker: grade the topic again
+        code, lines, run.timed_out, _ = _run_judge(cmd, env, log_path, time_limit, cancel, forked=False)
+    run.seconds = time.monotonic() - start
+    read_records(lines, run)
+    if run.fault:
+        return run
+    if code not in (0, 1, None) or (not run.collected and not run.timed_out):
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            tail = f.read()[-2000:]
+        run.fault = f"pytest exited with code {code} for topic {topic}:\n{tail}"
+    return run
+
+
+def _run_judge(cmd: list[str], env: dict, log_path: str, time_limit: float, cancel: threading.Event | None,
+               forked: bool) -> tuple[int | None, list[str], bool, bool]:
+    """One judge process, forked by the judge server (:mod:`autograder.zygote`) when ``forked`` and one runs,
+    else started directly; killed with its process group at ``time_limit`` (or when ``cancel`` is set, raising
+    :class:`Cancelled`). Returns (exit code or None when
+    killed, result lines, whether it was killed, whether the fork server died under it)."""
+    read_end, write_end = os.pipe()
+    cmd = [*cmd, "--results-fd", str(write_end)]
+    lines: list[str] = []
+    timed_out = False
+    with open(log_path, "wb") as log:
         try:
-            proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=[write_end])
+            proc = zygote.start_judge(cmd[3:], env, REPO_ROOT, log.fileno(), write_end) if forked else None
+            if proc is None:
+                proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=[write_end])
         finally:
             os.close(write_end)
         reader = threading.Thread(target=_read_lines, args=(read_end, lines), daemon=True)
@@ -159,23 +183,15 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
         try:
             code = _wait(proc, time_limit, cancel)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            zygote.kill_group(proc)
             proc.wait()
-            run.timed_out, code = True, None
-    _kill_leftovers(proc.pid)
+            timed_out, code = True, None
+    zygote.kill_group(proc)  # whatever it left in its process group
     reader.join(timeout=30)
-    run.seconds = time.monotonic() - start
-    read_records(list(lines), run)
-    if run.fault:
-        return run
-    if code not in (0, 1, None) or (not run.collected and not run.timed_out):
-        with open(os.path.join(workdir, f"{topic}.pytest.log"), encoding="utf-8", errors="replace") as f:
-            tail = f.read()[-2000:]
-        run.fault = f"pytest exited with code {code} for topic {topic}:\n{tail}"
-    return run
+    return code, list(lines), timed_out, getattr(proc, "lost", False)
 
 
-def _wait(proc: subprocess.Popen, seconds: float, cancel: threading.Event | None) -> int:
+def _wait(proc: subprocess.Popen | zygote.Child, seconds: float, cancel: threading.Event | None) -> int:
     """``proc.wait(seconds)``, looking at ``cancel`` four times a second: once it is set, the process group
     is killed and :class:`Cancelled` raised."""
     if cancel is None:
@@ -187,16 +203,9 @@ def _wait(proc: subprocess.Popen, seconds: float, cancel: threading.Event | None
         except subprocess.TimeoutExpired:
             if time.monotonic() >= deadline:
                 raise
-    _kill_leftovers(proc.pid)
+    zygote.kill_group(proc)
     proc.wait()
     raise Cancelled("the grading was cancelled")
-
-
-def _kill_leftovers(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def score_topic(run: TopicRun, grading: config_mod.Grading) -> dict:

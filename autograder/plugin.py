@@ -34,7 +34,7 @@ import pytest
 import torch
 
 from autograder import config as config_mod
-from autograder import forbidden, protocol, sandbox, timings
+from autograder import forbidden, protocol, sandbox, timings, zygote
 from autograder.fixtures import references
 from autograder.config import REPO_ROOT
 from autograder.guard import restore_torch_state, torch_state
@@ -447,6 +447,8 @@ def _classify(call: pytest.CallInfo) -> tuple[str, str, bool]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    if call.excinfo is not None and isinstance(call.excinfo.value, zygote.ServerLost):
+        os._exit(zygote.RERUN)  # no test is charged for it: the grader runs this topic again, directly
     outcome = yield
     report = outcome.get_result()
     if not is_topic_test(item):

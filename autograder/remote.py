@@ -10,7 +10,6 @@ test costs only itself.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -18,10 +17,9 @@ from typing import Any
 
 import torch
 
-from autograder import protocol
+from autograder import protocol, zygote
 from autograder.forbidden import MODULE_LEVEL, forbidden_message
 from autograder.sandbox import Sandbox
-
 
 
 class SubmissionError(Exception):
@@ -88,7 +86,7 @@ class Worker:
         self.guard = guard or {}
         self.caps = caps
         self.log_dir = sandbox.workdir
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | zygote.Child | None = None
         self.sock: socket.socket | None = None
         self.generation = 0
         self.names: list[str] = []
@@ -105,10 +103,14 @@ class Worker:
         self.generation += 1
         self._proxies = {}
         log = open(os.path.join(self.log_dir, f"{self.module_name}.{self.generation}.log"), "wb")
-        launch = self.sandbox.command(self.module_path, child.fileno())
-        self.proc = subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd, pass_fds=[child.fileno()],
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        spec = self.sandbox.spec(self.module_path, child.fileno())
+        launched = time.monotonic()  # a fork server still importing torch makes the first start wait here
+        self.proc = zygote.start_worker(spec, log.fileno(), child.fileno())
+        if self.proc is None:  # no fork server: a new process
+            launch = self.sandbox.command(spec)
+            self.proc = subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd, pass_fds=[child.fileno()],
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         child.close()
         log.close()
         self.sock = parent
@@ -117,9 +119,9 @@ class Worker:
             self.names = self._request({"op": "init", "path": self.sandbox.module_path(self.module_path),
                                         "module": self.module_name, "serve": self.serving, **self.guard},
                                        deadline=started + self.sandbox.limits.import_seconds)
-            self.start_seconds += time.monotonic() - started
+            self.start_seconds += time.monotonic() - launched
             if self.deadline is not None:  # starting python and torch is not the test's time
-                self.deadline += time.monotonic() - started
+                self.deadline += time.monotonic() - launched
         except SubmissionError as exc:
             # Importing failed (syntax error, exception, exit or endless loop at import time): it would
             # fail the same way again, so every later request gets this error without a restart.
@@ -135,10 +137,7 @@ class Worker:
 
     def kill(self) -> None:
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            zygote.kill_group(self.proc)
             self.proc.wait()
         if self.sock is not None:
             self.sock.close()
@@ -182,6 +181,8 @@ class Worker:
                                     "(an endless loop, or far too slow)") from None
         except (EOFError, OSError, protocol.ProtocolError) as exc:
             self.kill()
+            if getattr(self.proc, "lost", False):  # the fork server died, and the worker with it: not the submission
+                raise zygote.ServerLost("the worker's fork server died during the test") from None
             code = self.proc.returncode if self.proc is not None else None
             tail = self.log_tail()
             detail = f"; its last output:\n{tail}" if tail else ""

@@ -14,7 +14,8 @@ none       a plain subprocess (for measuring the sandbox's cost; never chosen by
 ========== ===================================================================================
 
 Every level applies the ``limits:`` of ``grading.yml``. The launcher is
-:mod:`autograder.jail`, a standard-library script run with ``python -I -S``.
+:mod:`autograder.jail`, a standard-library script run with ``python -I -S``, or the same steps
+in a child of the worker fork server (:mod:`autograder.zygote`) when one runs.
 """
 from __future__ import annotations
 
@@ -171,25 +172,27 @@ class Sandbox:
         """Where the worker finds the submitted module."""
         return f"{SUBMISSION_INSIDE}/{os.path.basename(staged)}" if self.jailed else staged
 
-    def command(self, staged: str, fd: int) -> Launch:
-        """How to start a worker for the staged module, talking on ``fd``."""
-        env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "HOME": "/tmp", "LANG": "C.UTF-8",
-               "PYTHONPATH": GRADER_INSIDE if self.jailed else self._grader_view()}
-        for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
-            if key in os.environ:
-                env[key] = os.environ[key]
+    def spec(self, staged: str, fd: int) -> dict:
+        """What starting a worker for the staged module, talking on ``fd``, takes: the jail's spec
+        (:mod:`autograder.jail`); at level ``none`` only ``argv``, ``env`` and ``cwd``."""
+        env = {**worker_environment(), "PYTHONPATH": GRADER_INSIDE if self.jailed else self._grader_view()}
         argv = [sys.executable, "-s", "-m", "autograder.worker", str(fd)]
         if self.level == "none":
-            return Launch(argv, env, os.path.dirname(staged))
+            return {"level": "none", "argv": argv, "env": env, "cwd": os.path.dirname(staged)}
         binds = [*_interpreter_binds(), [os.path.abspath(staged), self.module_path(staged)]]
         binds += [[os.path.join(PACKAGE, name), f"{GRADER_INSIDE}/autograder/{name}"] for name in WORKER_FILES]
         devices = list(DEVICES)
         if self.device == "cuda":
             devices += [d for pattern in CUDA_DEVICES for d in sorted(glob.glob(pattern))]
             binds += [[p, p] for p in CUDA_SYSTEM if os.path.exists(p)]
-        spec = _spec(self.level, self.limits, binds=binds, devices=devices,
+        return _spec(self.level, self.limits, binds=binds, devices=devices,
                      cwd="/tmp" if self.jailed else os.path.dirname(staged), argv=argv, env=env, root=self.root,
                      uid=_private_uid() if self.level == "full" else None)
+
+    def command(self, spec: dict) -> Launch:
+        """How to start the worker of ``spec`` (:meth:`spec`) as a new process."""
+        if self.level == "none":
+            return Launch(spec["argv"], spec["env"], spec["cwd"])
         return Launch([sys.executable, "-I", "-S", JAIL, json.dumps(spec)], {}, None)  # the jail sets env and cwd
 
     def _grader_view(self) -> str:
@@ -201,6 +204,15 @@ class Sandbox:
             for name in WORKER_FILES:
                 os.symlink(os.path.join(PACKAGE, name), os.path.join(package, name))
         return view
+
+
+def worker_environment() -> dict[str, str]:
+    """A worker's whole environment, but for its import path: nothing of the grader's own."""
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "HOME": "/tmp", "LANG": "C.UTF-8"}
+    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
 
 
 _started = itertools.count()

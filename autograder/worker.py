@@ -232,8 +232,9 @@ def _changed(tensor: torch.Tensor, before: torch.Tensor) -> bool:
     return not bool(same.all())
 
 
-def main() -> None:
-    fd = int(sys.argv[1])
+def main(fd: int | None = None) -> None:
+    """Serve on the socket ``fd`` (default: the command line's), then leave without running exit hooks."""
+    fd = int(sys.argv[1]) if fd is None else fd
     sock = socket.socket(fileno=fd)
     sys.stdin = open(os.devnull)
     Worker(sock).serve()

@@ -107,8 +107,9 @@ def _proc(pid: str, what: str) -> str:
 
 
 def orphans(settle: float = 5.0) -> list[str]:
-    """Worker-side processes (workers, jails, anything of a worker's private user) no judge is waiting for,
-    once the kernel has had ``settle`` seconds to finish tearing down the namespaces of a finished grade."""
+    """Worker-side processes (workers, jails, fork servers and what they forked, anything of a worker's
+    private user) no judge or grade in progress is waiting for, once the kernel has had ``settle`` seconds
+    to finish tearing down the namespaces of a finished grade."""
     deadline = time.monotonic() + settle
     while True:
         found = _orphans_now()
@@ -123,15 +124,17 @@ def _orphans_now() -> list[str]:
         cmdline = _proc(pid, "cmdline").replace("\0", " ")
         uid = next((int(line.split()[1]) for line in _proc(pid, "status").splitlines()
                     if line.startswith("Uid:")), 0)
-        if "autograder.worker" not in cmdline and "autograder/jail.py" not in cmdline and uid < 2_000_000_000:
+        if not any(name in cmdline for name in ("autograder.worker", "autograder/jail.py", "autograder.zygote")) \
+                and uid < 2_000_000_000:
             continue
         parent, judged = pid, False
-        for _ in range(10):
+        for _ in range(100):  # the processes of a fork bomb sit deep below their worker
             parent = next((line.split()[1] for line in _proc(parent, "status").splitlines()
                            if line.startswith("PPid:")), "0")
             if parent in ("0", "1"):
                 break
-            if "--worker" in _proc(parent, "cmdline").replace("\0", " "):
+            command = _proc(parent, "cmdline").replace("\0", " ")
+            if "--worker" in command or " -m autograder " in command:  # a judge, or a running grade (or batch…)
                 judged = True
                 break
         if not judged and _proc(pid, "status"):

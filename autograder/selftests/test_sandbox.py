@@ -1,7 +1,8 @@
 """The grader against hostile or broken submissions: each is contained and scored honestly.
 
 Every case grades the public `attention` suite of a submission that is the solution plus
-one appended change, with short time limits from a private grading.yml.
+one appended change, with short time limits from a private grading.yml. Judges and workers
+are forked by the fork servers (:mod:`autograder.zygote`), as in every grade.
 """
 import json
 import subprocess
@@ -10,8 +11,15 @@ import tempfile
 
 import pytest
 
-from autograder import config, judge, sandbox
+from autograder import config, judge, sandbox, zygote
 from autograder.selftests.helpers import by_exercise, local_pytest, make_config, make_submission
+
+
+@pytest.fixture(scope="module", autouse=True)
+def servers():
+    """Judges and workers forked by the fork servers, as every grade, batch and validate starts them."""
+    with zygote.running() as started:
+        yield started
 
 
 @pytest.fixture
