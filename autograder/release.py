@@ -48,7 +48,7 @@ from autograder.config import REPO_ROOT
 #: The grader of the public suite: what ``python -m autograder grade --suite public`` and the plugin import.
 GRADER = ("__init__.py", "__main__.py", "compare.py", "config.py", "forbidden.py", "guard.py", "jail.py",
           "judge.py", "plugin.py", "protocol.py", "remote.py", "report.py", "sandbox.py", "timings.py",
-          "worker.py", "fixtures", "schemas")
+          "worker.py", "zygote.py", "fixtures", "schemas")
 #: What stays with the instructor (``timings.json`` is released as a copy holding the public tests only,
 #: ``release_files`` as the top of OUT).
 INSTRUCTOR_ONLY = ("batch.py", "gradescope.py", "gradescope_files", "nbgrader_cells.py", "nbgrader_course.py",

@@ -267,7 +267,12 @@ def _import_from(grader: str, cwd: str) -> None:
         if (name == "autograder" or name.startswith("autograder.")) and hasattr(module, "__path__"):
             module.__path__ = [p.replace(here, there, 1) for p in module.__path__]
     root = os.path.dirname(here)
-    sys.path[:] = [cwd, grader, *(p for p in sys.path if p and p != root and not p.startswith(root + os.sep))]
+    interpreter = tuple(os.path.join(os.path.abspath(prefix), "") for prefix in (sys.prefix, sys.base_prefix))
+
+    def of_the_repository(path: str) -> bool:  # a venv inside the checkout is the interpreter's, not the repo's
+        return (path == root or path.startswith(root + os.sep)) and not path.startswith(interpreter)
+
+    sys.path[:] = [cwd, grader, *(p for p in sys.path if p and not of_the_repository(p))]
     sys.path_importer_cache.clear()
 
 

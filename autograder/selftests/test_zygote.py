@@ -230,3 +230,21 @@ def test_a_server_dying_mid_topic_costs_no_result(tmp_path, kind):
         killer.join()
     assert killed.is_set()
     assert report["topics"]["attention"]["score"] == 60, report["topics"]["attention"]["tests"]
+
+
+def test_a_venv_inside_the_checkout_stays_on_a_forked_workers_import_path(monkeypatch):
+    """``make`` puts .venv in the checkout: its site-packages (sympy, which torch imports lazily) must stay
+    importable in a forked worker, while the repository itself leaves the import path."""
+    venv = os.path.join(REPO_ROOT, ".venv")
+    site_packages = os.path.join(venv, "lib", "python3.11", "site-packages")
+    packages = {name: module.__path__ for name, module in sys.modules.items()
+                if (name == "autograder" or name.startswith("autograder.")) and hasattr(module, "__path__")}
+    monkeypatch.setattr(sys, "prefix", venv)
+    monkeypatch.setattr(sys, "path", [REPO_ROOT, os.path.join(REPO_ROOT, "tests"), site_packages, "/usr/lib/py"])
+    try:
+        zygote._import_from("/grader", "/tmp")
+        assert sys.path == ["/tmp", "/grader", site_packages, "/usr/lib/py"]
+        assert sys.modules["autograder"].__path__ == ["/grader/autograder"]
+    finally:
+        for name, path in packages.items():
+            sys.modules[name].__path__ = path
