@@ -166,6 +166,8 @@ def _run_judge(cmd: list[str], env: dict, log_path: str, time_limit: float, canc
     else started directly; killed with its process group at ``time_limit`` (or when ``cancel`` is set, raising
     :class:`Cancelled`). Returns (exit code or None when
     killed, result lines, whether it was killed, whether the fork server died under it)."""
+    if cancel is not None and cancel.is_set():  # never start a judge once cancelled (nor again, directly)
+        raise Cancelled("the grading was cancelled")
     read_end, write_end = os.pipe()
     cmd = [*cmd, "--results-fd", str(write_end)]
     lines: list[str] = []

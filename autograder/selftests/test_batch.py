@@ -542,3 +542,16 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     assert path.read_text() == "old\n" and os.listdir(tmp_path) == ["gradebook.csv"]
     batch.write_atomic(str(path), "new\n")
     assert path.read_text() == "new\n" and os.listdir(tmp_path) == ["gradebook.csv"]
+
+
+def test_a_cancelled_grade_starts_no_judge_not_even_the_direct_retry(tmp_path, monkeypatch):
+    cancel = threading.Event()
+    cancel.set()
+    started = []
+    monkeypatch.setattr(judge.zygote, "start_judge", lambda *args, **kwargs: started.append("forked"))
+    monkeypatch.setattr(judge.subprocess, "Popen", lambda *args, **kwargs: started.append("direct"))
+    for forked in (True, False):
+        with pytest.raises(judge.Cancelled):
+            judge._run_judge([sys.executable, "-m", "pytest"], {}, str(tmp_path / "judge.log"), 10.0, cancel,
+                             forked=forked)
+    assert started == []
