@@ -89,6 +89,9 @@ class Server:
             import pytest  # noqa: F401
             from autograder import plugin
             plugin._warm_up()  # the part of torch every judge loads at its start (tiny tensors: no threads)
+            from autograder import sandbox
+            for level in sandbox.LEVELS:  # the trial jails every judge would start, once here: a judge killed
+                sandbox.works(level)      # mid-probe would leave the probe's folder behind
         else:
             import autograder.worker  # noqa: F401 - the worker files only, by their own imports
         self.default_threads = torch.get_num_threads()
