@@ -58,6 +58,20 @@ class TopicRun:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class Part:
+    """Which tests of a topic run, and until when (``validate`` looks for one test that loses points)."""
+
+    exercises: tuple[str, ...] | None = None  # only these exercises' tests (None: all)
+    first: tuple[str, ...] = ()  # the tests of these names before the others, in this order
+    stop_at: str | None = None   # stop at the first test losing points with this text in its message ("": any)
+
+    def pytest_args(self) -> list[str]:
+        args = [] if self.exercises is None else ["--exercises", ",".join(self.exercises)]
+        args += [arg for name in self.first for arg in ("--first", name)]
+        return args + ([] if self.stop_at is None else ["--stop-at", self.stop_at])
+
+
 def suites_for(choice: str) -> list[str]:
     return ["public", "hidden"] if choice == "all" else [choice]
 
@@ -118,11 +132,11 @@ def _read_lines(fd: int, into: list[str]) -> None:
 
 
 def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: config_mod.Grading,
-              workdir: str, stop_early: bool = False, threads: int | None = None, level: str = "none",
-              budget: float | None = None, cancel: threading.Event | None = None) -> TopicRun:
-    """Run one topic's test files against the staged submission in a separate pytest process, for at most
-    its ``topic_timeout`` or ``budget`` seconds, whichever is shorter; once ``cancel`` is set, the process
-    is killed and :class:`Cancelled` raised."""
+              workdir: str, threads: int | None = None, level: str = "none", budget: float | None = None,
+              cancel: threading.Event | None = None, part: Part | None = None) -> TopicRun:
+    """Run one topic's test files (or ``part`` of them) against the staged submission in a separate pytest
+    process, for at most its ``topic_timeout`` or ``budget`` seconds, whichever is shorter; once ``cancel``
+    is set, the process is killed and :class:`Cancelled` raised."""
     cfg = grading.topics[topic]
     run = TopicRun(topic)
     time_limit = cfg.topic_timeout
@@ -139,8 +153,8 @@ def run_topic(topic: str, staged: str, suites: list[str], device: str, grading: 
            "--impl", staged, "--worker", "--sandbox", level, "--workdir", judge_dir, "--device", device,
            "--test-timeout", str(cfg.test_timeout), "-o", "addopts=",
            "--strict-markers", "--import-mode=importlib", "--no-header", "--tb=no"]
-    if stop_early:
-        cmd.append("-x")
+    if part is not None:
+        cmd += part.pytest_args()
     env = dict(os.environ, PYTHONPATH=REPO_ROOT, PYTHONDONTWRITEBYTECODE="1")
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
@@ -277,12 +291,13 @@ def _entry(name, exercise, suite, max_score, status, message, score, duration=No
 
 
 def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all", device: str = "auto",
-          grading: config_mod.Grading | None = None, jobs: int = 1, stop_early: bool = False,
+          grading: config_mod.Grading | None = None, jobs: int = 1,
           on_topic_done: Callable[[str, dict], None] | None = None, keep_dir: str | None = None,
-          level: str = "auto", cancel: threading.Event | None = None) -> dict:
+          level: str = "auto", cancel: threading.Event | None = None, part: Part | None = None) -> dict:
     """Grade one submission folder; returns the report (schema: ``report.JSON_SCHEMA``).
     ``level`` is the sandbox level (``auto``: the strongest this machine allows); setting ``cancel``
-    kills the topics in progress, starts no other and raises :class:`Cancelled`."""
+    kills the topics in progress, starts no other and raises :class:`Cancelled`. With ``part`` (for
+    ``validate``), tests it leaves out score zero."""
     grading = grading or config_mod.load()
     topics = topics or list(grading.topics)
     suites = suites_for(suite)
@@ -302,8 +317,7 @@ def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all
         budget = min(share, deadline - time.monotonic())
         if cancel is not None and cancel.is_set():
             raise Cancelled("the grading was cancelled")
-        run = run_topic(topic, staged, suites, device, grading, workdir, stop_early, threads, level, budget,
-                        cancel)
+        run = run_topic(topic, staged, suites, device, grading, workdir, threads, level, budget, cancel, part)
         if run.fault:
             faults.append(run.fault)
         result = score_topic(run, grading)

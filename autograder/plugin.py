@@ -55,6 +55,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--results-fd", type=int, default=None, help="write per-test results as JSON lines to this fd")
     group.addoption("--test-timeout", type=float, default=None,
                     help="cap on every test's time limit in seconds (0: no limit)")
+    group.addoption("--exercises", default=None,
+                    help="comma-separated exercises whose tests alone run (default: every exercise)")
+    group.addoption("--first", action="append", default=[], metavar="NAME",
+                    help="run the test of this name before the others (repeatable, in order)")
+    group.addoption("--stop-at", default=None, metavar="TEXT",
+                    help="stop at the first test that loses points with TEXT in its message (case ignored)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -207,6 +213,10 @@ class Session:
         fd = config.getoption("--results-fd")
         self.results = os.fdopen(fd, "w", encoding="utf-8") if fd is not None else None
         self.grading = config_mod.load()
+        chosen = config.getoption("--exercises")
+        self.exercises = set(chosen.split(",")) if chosen is not None else None  # None: all of them
+        stop_at = config.getoption("--stop-at")
+        self.stop_at = stop_at.lower() if stop_at is not None else None
         self.submissions: dict[str, Submission] = {}
         self.settings = torch_state()  # torch's global settings every test starts from
         self.deadline: float | None = None  # of the test running now
@@ -302,6 +312,15 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.extra_keyword_matches.add(exercise)
     if problems:
         raise pytest.UsageError("tests without points:\n  " + "\n  ".join(problems))
+    chosen = _session(config).exercises
+    if chosen is not None:
+        kept = [item for item in items if not is_topic_test(item) or exercise_of(item) in chosen]
+        if len(kept) < len(items):
+            config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+            items[:] = kept
+    first = {name: rank for rank, name in enumerate(config.getoption("--first"))}
+    if first:
+        items.sort(key=lambda item: first.get(item.name, len(first)))  # stable: the others keep their order
     _session(config).record({"collected": [
         {"nodeid": item.nodeid, "name": item.name, "topic": topic_of(item), "exercise": exercise_of(item),
          "suite": suite_of(item), "skip": item.get_closest_marker("skip") is not None}
@@ -479,6 +498,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = f"[{status}] {message}"
     state.record({"nodeid": item.nodeid, "status": status, "message": message[:3000],
                   "duration": round(_test_seconds(item, sub), 3)})
+    if state.stop_at is not None and status not in ("passed", "skipped") and state.stop_at in message.lower():
+        item.session.shouldfail = f"{item.name} lost points with the text asked for"
 
 
 def _test_seconds(item: pytest.Item, sub: Submission | None) -> float:
