@@ -8,9 +8,12 @@ test can run the bundle in a temporary tree.
 
 Building (:func:`build`, on the instructor's machine):
 
-1. :func:`bundle_files` lists what the grader needs there: its modules, fixtures, ``grading.yml``,
-   the public and hidden test files of the chosen topics, the results schema. Never ``solutions/``,
-   the known-wrong catalogue, the attacks or the grader's own tests (:data:`NEVER` is checked);
+1. :func:`bundle_files` lists what the grader needs there: the grader of the public suite, the one the student
+   release has (:data:`autograder.release.GRADER`: modules, fixtures, results schema; here with the grader's
+   correct versions of the exercises, which the release withholds), ``grading.yml``, what only the bundle
+   needs (:data:`BUNDLE_ONLY`: this module, the upload unpacker) and the chosen topics' public and hidden test
+   files. Never ``solutions/``, the known-wrong catalogue, the attacks or the grader's own tests (:data:`NEVER`
+   is checked);
 2. ``gradescope.json`` records the topics and suite; ``timings.json`` is re-keyed to the bundle's
    test files (:func:`bundle_timings`), so the fitted per-test time limits hold there too.
 
@@ -41,10 +44,14 @@ FILES = os.path.join(REPO_ROOT, "autograder", "gradescope_files")
 SCRIPTS = ("setup.sh", "run_autograder")   # at the bundle's root, as Gradescope requires
 SETTINGS = "gradescope.json"               # the bundle's topics and suite
 #: Paths of the repository that never go into a bundle (prefixes of paths inside it).
-NEVER = ("solutions/", "exercises/", "autograder/mutants/", "autograder/attacks/", "autograder/selftests/",
-         "autograder/validate.py")
-#: Grader modules that need the repository itself (``validate`` grades solutions/ and mutants/).
-LOCAL_MODULES = ("validate.py",)
+NEVER = ("solutions/", "exercises/", "autograder/mutants/", "autograder/attacks/", "autograder/selftests/")
+#: Grader modules only the bundle needs, copied as they are: this one (``run_autograder`` calls :func:`main`) and
+#: :mod:`autograder.batch`, whose checks unpack an uploaded archive.
+BUNDLE_MODULES = ("gradescope.py", "batch.py")
+#: The entries of ``autograder/`` only the bundle needs: :data:`BUNDLE_MODULES`, the hidden suites (the chosen
+#: topics' files) and the scripts of :data:`FILES` (put at the bundle's root). The rest of the bundle's grader is
+#: the release's (:data:`autograder.release.GRADER`); ``release.INSTRUCTOR_ONLY`` names what goes in neither.
+BUNDLE_ONLY = (*BUNDLE_MODULES, "hidden", "gradescope_files")
 #: Folders of an upload that never hold the student's own modules: the grader's copy in the student repository,
 #: archivers' and tools' leftovers.
 SKIPPED_FOLDERS = ("autograder", "tests", "__MACOSX", "__pycache__", "node_modules")
@@ -59,22 +66,12 @@ class BundleError(Exception):
 
 def bundle_files(topics: list[str], suites: list[str]) -> dict[str, str]:
     """``{path in the bundle: path in the repository}`` of everything the grader needs at Gradescope."""
-    from autograder import judge
+    from autograder import judge, release
 
-    files = {name: os.path.join(REPO_ROOT, name)
-             for name in ("grading.yml", "conftest.py", "pyproject.toml", "requirements.txt")}
+    files = {name: os.path.join(REPO_ROOT, name) for name in ("grading.yml", *release.GRADER_SETUP)}
     files["autograder/timings.json"] = timings.PATH  # re-keyed by build (bundle_timings)
-    package = os.path.join(REPO_ROOT, "autograder")
-    for name in sorted(os.listdir(package)):
-        if name.endswith(".py") and name not in LOCAL_MODULES:
-            files[f"autograder/{name}"] = os.path.join(package, name)
-    for folder in ("fixtures", "schemas"):
-        for parent, dirs, names in os.walk(os.path.join(package, folder)):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(names):
-                if not name.endswith((".pyc", ".pyo")):
-                    path = os.path.join(parent, name)
-                    files[os.path.relpath(path, REPO_ROOT).replace(os.sep, "/")] = path
+    for rel in release.grader_files((*release.GRADER, *BUNDLE_MODULES)):
+        files[rel.replace(os.sep, "/")] = os.path.join(REPO_ROOT, rel)
     for topic in topics:
         for path in judge.test_files(topic, suites):
             files[os.path.relpath(path, REPO_ROOT).replace(os.sep, "/")] = path

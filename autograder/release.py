@@ -1,10 +1,12 @@
 """``python -m autograder release OUT``: the student repository, and a check that nothing secret is in it.
 
-What a student gets is an explicit list: :data:`COPIED` (files copied as they are), the student
-repository's own files in :data:`RELEASE_FILES` (its README, Makefile and CI workflow, copied to the top
-of OUT) and :func:`written` (files made for the release); nothing else of this repository leaves it. Every
-file of ``autograder/`` is named either in :data:`GRADER` (the grader of the public suite) or in
-:data:`INSTRUCTOR_ONLY`, and a self-test fails when a new file is in neither.
+What a student gets is an explicit list: :data:`COPIED` (files copied as they are), the grader of the
+public suite (:data:`GRADER_SETUP` and :func:`grader_files`), the student repository's own files in
+:data:`RELEASE_FILES` (its README, Makefile and CI workflow, copied to the top of OUT) and :func:`written`
+(files made for the release); nothing else of this repository leaves it. The same grader is the core of the
+Gradescope bundle, which adds what only it needs (:data:`autograder.gradescope.BUNDLE_ONLY`). Every entry of
+``autograder/`` is named once: in :data:`GRADER` (released and bundled), in ``BUNDLE_ONLY`` or in
+:data:`INSTRUCTOR_ONLY` (neither); :func:`classification_problems` lists the others, and a self-test fails on one.
 
 Steps, each a function:
 
@@ -39,25 +41,27 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
+from typing import Iterable
 
 import yaml
 
 from autograder import source, timings
 from autograder.config import REPO_ROOT
 
-#: The grader of the public suite: what ``python -m autograder grade --suite public`` and the plugin import.
+#: The grader of the public suite: what ``python -m autograder grade --suite public`` and the plugin import, as
+#: entries of ``autograder/`` (a folder with all it holds). Released, and the core of the Gradescope bundle.
 GRADER = ("__init__.py", "__main__.py", "compare.py", "config.py", "forbidden.py", "guard.py", "jail.py",
           "judge.py", "plugin.py", "protocol.py", "remote.py", "report.py", "sandbox.py", "timings.py",
           "worker.py", "zygote.py", "fixtures", "schemas")
-#: What stays with the instructor (``timings.json`` is released as a copy holding the public tests only,
-#: ``release_files`` as the top of OUT).
-INSTRUCTOR_ONLY = ("batch.py", "gradescope.py", "gradescope_files", "nbgrader_cells.py", "nbgrader_course.py",
-                   "notebooks.py", "release.py", "release_accepted.txt", "source.py", "validate.py", "timings.json",
-                   "hidden", "mutants", "attacks", "selftests", "release_files")
-#: Copied as they are: glob patterns relative to the repository (``**`` reaches into sub-folders).
-COPIED = ("exercises/*.py", "tests/*.py", "notebooks/**/*", "conftest.py", "pyproject.toml", "requirements.txt",
-          *(f"autograder/{name}" for name in GRADER if name.endswith(".py")),
-          *(f"autograder/{name}/*" for name in GRADER if not name.endswith(".py")))
+#: The repository's own files the grader runs with (pytest's plugin and settings, the pinned requirements):
+#: released and bundled.
+GRADER_SETUP = ("conftest.py", "pyproject.toml", "requirements.txt")
+#: What is neither released nor bundled as it is (``timings.json`` is written into each, holding the times of its
+#: own tests; ``release_files`` is the top of OUT).
+INSTRUCTOR_ONLY = ("nbgrader_cells.py", "nbgrader_course.py", "notebooks.py", "release.py", "release_accepted.txt",
+                   "source.py", "validate.py", "timings.json", "mutants", "attacks", "selftests", "release_files")
+#: Copied as they are, beside the grader: glob patterns relative to the repository (``**`` reaches into sub-folders).
+COPIED = ("exercises/*.py", "tests/*.py", "notebooks/**/*", *GRADER_SETUP)
 #: Grader files that are answers (correct versions of exercises): replaced in the release by :data:`SERVES_NOTHING`.
 WITHHELD = (os.path.join("autograder", "fixtures", "references.py"),)
 SERVES_NOTHING = '''"""The grader's correct versions of the exercises are not part of the student release: they are the answers.
@@ -79,8 +83,8 @@ def serve(namespace: dict, topic: str, names: Iterable[str]) -> Callable[[], Non
     """Serve nothing: the exercises ``names`` stay the submission's own."""
     return lambda: None
 '''
-#: Never released, wherever they match: caches and editor state.
-NOT_FOR_STUDENTS = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store")
+#: Never released nor bundled, wherever they match: caches and editor state.
+CACHES = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store")
 #: The student repository's own files (README, Makefile, .gitignore, CI workflow): copied to the top of OUT.
 RELEASE_FILES = os.path.join("autograder", "release_files")
 #: Leaks the instructor has looked at and accepted, one ``<released file>: <secret line>`` per line: listed by
@@ -104,7 +108,7 @@ class ReleaseError(ValueError):
 
 def copied_files(root: str = REPO_ROOT) -> dict[str, str]:
     """The repository's files that are released as they are: path in OUT -> path in ``root`` (relative)."""
-    found = {}
+    found = {rel: rel for rel in grader_files(GRADER, root)}
     for pattern in COPIED:
         for path in glob.glob(os.path.join(root, pattern), recursive=True):
             found[os.path.relpath(path, root)] = os.path.relpath(path, root)
@@ -113,7 +117,39 @@ def copied_files(root: str = REPO_ROOT) -> dict[str, str]:
             rel = os.path.relpath(os.path.join(folder, name), root)
             found[os.path.relpath(rel, RELEASE_FILES)] = rel
     return {target: rel for target, rel in sorted(found.items()) if os.path.isfile(os.path.join(root, rel))
-            and rel not in WITHHELD and not any(part in NOT_FOR_STUDENTS or part.endswith(".pyc") for part in rel.split(os.sep))}
+            and rel not in WITHHELD and not is_cache(rel)}
+
+
+def grader_files(entries: Iterable[str] = GRADER, root: str = REPO_ROOT) -> list[str]:
+    """The files of the ``entries`` of ``autograder/`` (a folder: every file under it), caches left out:
+    paths relative to ``root``, sorted."""
+    found = []
+    for entry in entries:
+        path = os.path.join(root, "autograder", entry)
+        if os.path.isfile(path):
+            found.append(os.path.relpath(path, root))
+        for folder, _, names in os.walk(path):
+            found += [os.path.relpath(os.path.join(folder, name), root) for name in names]
+    return sorted(rel for rel in found if not is_cache(rel))
+
+
+def is_cache(rel: str) -> bool:
+    """Whether the path ``rel`` is, or is in, a cache or editor state (:data:`CACHES`, compiled Python)."""
+    return any(part in CACHES or part.endswith((".pyc", ".pyo")) for part in rel.split(os.sep))
+
+
+def classification_problems(root: str = REPO_ROOT) -> list[str]:
+    """Each entry of ``autograder/`` named nowhere or more than once among :data:`GRADER`,
+    :data:`autograder.gradescope.BUNDLE_ONLY` and :data:`INSTRUCTOR_ONLY`, and each name there that is no entry."""
+    from autograder import gradescope
+
+    named = [*GRADER, *gradescope.BUNDLE_ONLY, *INSTRUCTOR_ONLY]
+    entries = {name for name in os.listdir(os.path.join(root, "autograder")) if not is_cache(name)}
+    lists = "release.GRADER (released and bundled), gradescope.BUNDLE_ONLY or release.INSTRUCTOR_ONLY (neither)"
+    return ([f"autograder/{name}: named nowhere: add it to {lists}" for name in sorted(entries - set(named))]
+            + [f"autograder/{name}: named more than once in {lists}"
+               for name in sorted({name for name in named if named.count(name) > 1})]
+            + [f"autograder/{name}: named in {lists}, but not there" for name in sorted(set(named) - entries)])
 
 
 def written(root: str = REPO_ROOT) -> dict[str, str]:
@@ -263,9 +299,8 @@ def public_lines(root: str = REPO_ROOT) -> set[tuple[str, ...]]:
     """Lines students see anyway: the public tests, the grader's own files, and what the solution files hold
     outside their regions (signatures, docstrings, argument checks: the stubs are made of them)."""
     public = set()
-    grader = [os.path.join(root, "autograder", name) for name in GRADER if name.endswith(".py")]
-    for path in glob.glob(os.path.join(root, "tests", "*.py")) + glob.glob(
-            os.path.join(root, "autograder", "fixtures", "*.py")) + grader:
+    grader = [os.path.join(root, rel) for rel in grader_files(GRADER, root) if rel.endswith(".py")]
+    for path in glob.glob(os.path.join(root, "tests", "*.py")) + grader:
         if os.path.relpath(path, root) in WITHHELD:
             continue
         with open(path, encoding="utf-8") as f:

@@ -12,7 +12,7 @@ import zipfile
 import jsonschema
 import pytest
 
-from autograder import gradescope, report, sandbox, source
+from autograder import gradescope, release, report, sandbox, source
 from autograder.config import REPO_ROOT
 from autograder.selftests.helpers import solution_text
 
@@ -90,6 +90,14 @@ def test_bundle_holds_the_scripts_the_grader_and_both_suites(bundle):
     assert {"autograder/judge.py", "autograder/worker.py", "autograder/jail.py", "autograder/fixtures/references.py",
             "autograder/schemas/gradescope_results.json", "grading.yml", "requirements.txt"} <= names
     assert "tests/test_attention.py" not in names and "autograder/hidden/test_attention.py" not in names
+    # the grader students run locally is the bundle's: every released grader file is in it
+    released = release.copied_files()
+    grader = [target for target in released if target.startswith(("autograder/", *release.GRADER_SETUP))]
+    assert "autograder/plugin.py" in grader and "conftest.py" in grader
+    assert not [target for target in grader if target not in names or released[target] != target], grader
+    # and of autograder/, nothing the instructor keeps
+    kept = [n for n in names if n.startswith("autograder/") and n.split("/")[1] in release.INSTRUCTOR_ONLY]
+    assert kept == ["autograder/timings.json"]  # written for the bundle: the times of its tests
 
 
 def test_bundle_holds_no_solution_mutant_attack_or_selftest(bundle):

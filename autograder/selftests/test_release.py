@@ -43,6 +43,8 @@ def test_release_holds_the_student_files_and_nothing_secret(released):
     files = released_files(out)
     for path in files:
         assert not path.startswith(FORBIDDEN), f"{path} must not be released"
+    # of autograder/, the grader of the public suite and the public tests' times
+    assert {path.split("/")[1] for path in files if path.startswith("autograder/")} == {*release.GRADER, "timings.json"}
     for topic in config.TOPICS:
         assert f"exercises/{topic}.py" in files and f"tests/test_{topic}.py" in files
     for name in ("README.md", "Makefile", ".gitignore", ".github/workflows/grade.yml", "requirements.txt",
@@ -116,10 +118,20 @@ def test_grading_filter_keeps_public_points_and_refuses_what_it_cannot_rewrite()
         release.public_grading(block, set())
 
 
-def test_every_grader_file_is_released_or_kept_on_purpose():
-    names = {n for n in os.listdir(os.path.join(REPO_ROOT, "autograder")) if n != "__pycache__"}
-    unclassified = names - set(release.GRADER) - set(release.INSTRUCTOR_ONLY)
-    assert not unclassified, f"add to release.GRADER or release.INSTRUCTOR_ONLY: {sorted(unclassified)}"
+def test_every_grader_file_is_released_bundled_or_kept_on_purpose(tmp_path, monkeypatch):
+    assert release.classification_problems() == []
+    # an entry named nowhere, one named twice and a name left behind are each reported
+    (tmp_path / "autograder").mkdir()
+    for name in os.listdir(os.path.join(REPO_ROOT, "autograder")):
+        if name != "source.py":
+            (tmp_path / "autograder" / name).touch()
+    (tmp_path / "autograder" / "new.py").touch()
+    monkeypatch.setattr(release, "INSTRUCTOR_ONLY", (*release.INSTRUCTOR_ONLY, "batch.py"))
+    problems = release.classification_problems(str(tmp_path))
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("autograder/new.py: named nowhere: add it to release.GRADER")
+    assert problems[1].startswith("autograder/batch.py: named more than once")
+    assert problems[2].startswith("autograder/source.py: named in") and problems[2].endswith("but not there")
 
 
 def test_released_grader_refuses_instructor_verbs(released):
