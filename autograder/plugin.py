@@ -71,11 +71,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config._autograder.use_worker:
         # Nothing of the same user may read this process's memory or open its descriptors (the results pipe).
         ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-        _warm_up()
+    _warm_up()
 
 
 def _warm_up() -> None:
-    """Pay a one-off cost every judge pays now, not in the first test's time (its limit is measured from
+    """Pay a one-off cost every run pays now, not in the first test's time (its limit is measured from
     the solution's time for it): the first ``assert_close`` loads more of torch (over half a second)."""
     torch.testing.assert_close(torch.ones(2), torch.ones(2))
 

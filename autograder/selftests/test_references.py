@@ -11,6 +11,8 @@ from autograder import config, judge
 from autograder.fixtures import references
 from autograder.selftests.helpers import by_exercise, local_pytest, make_submission
 
+pytestmark = pytest.mark.usefixtures("fork_servers")
+
 WRONG_SOFTMAX_FORBIDDEN = """
     def softmax(x, dim=-1):
         return torch.softmax(x, dim=dim)

@@ -11,15 +11,11 @@ import tempfile
 
 import pytest
 
-from autograder import config, judge, sandbox, zygote
+from autograder import config, judge, sandbox
 from autograder.selftests.helpers import by_exercise, local_pytest, make_config, make_submission
 
 
-@pytest.fixture(scope="module", autouse=True)
-def servers():
-    """Judges and workers forked by the fork servers, as every grade, batch and validate starts them."""
-    with zygote.running() as started:
-        yield started
+pytestmark = pytest.mark.usefixtures("fork_servers")
 
 
 @pytest.fixture

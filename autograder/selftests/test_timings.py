@@ -8,6 +8,8 @@ import yaml
 from autograder import config, judge, timings
 from autograder.selftests.helpers import by_exercise, make_config, make_submission
 
+pytestmark = pytest.mark.usefixtures("fork_servers")
+
 
 def test_recorded_times_match_the_current_tests_and_solutions():
     stale = timings.stale(list(config.load().topics))

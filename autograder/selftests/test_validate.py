@@ -3,6 +3,8 @@ import pytest
 
 from autograder import config, judge, source, validate
 
+pytestmark = pytest.mark.usefixtures("fork_servers")
+
 TOPICS = list(config.load().topics)
 
 
