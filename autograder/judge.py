@@ -67,9 +67,10 @@ class Part:
     stop_at: str | None = None   # stop at the first test losing points with this text in its message ("": any)
 
     def pytest_args(self) -> list[str]:
-        args = [] if self.exercises is None else ["--exercises", ",".join(self.exercises)]
-        args += [arg for name in self.first for arg in ("--first", name)]
-        return args + ([] if self.stop_at is None else ["--stop-at", self.stop_at])
+        # "--option=value": a value may start with "-" (a hint such as "-inf")
+        args = [] if self.exercises is None else [f"--exercises={','.join(self.exercises)}"]
+        args += [f"--first={name}" for name in self.first]
+        return args + ([] if self.stop_at is None else [f"--stop-at={self.stop_at}"])
 
 
 def suites_for(choice: str) -> list[str]:
