@@ -37,3 +37,27 @@ def test_a_correct_variant_is_not_reported_as_caught(tmp_path):
                         "    return torch.einsum('...ls,...sv->...lv', weights, v), weights\n")
     result = validate.check_mutant(validate.read_mutant("attention", str(harmless)), config.load(), "cpu")
     assert not result.caught and result.lost == 0
+
+
+def test_a_variant_brings_the_shared_parts_it_uses(tmp_path):
+    (tmp_path / "mlp").mkdir()
+    (tmp_path / "mlp" / "_shared.py").write_text("def _twice(x):\n    return 2 * x\n")
+    variant = tmp_path / "mlp" / "relu_doubles.py"
+    variant.write_text("# wrong: relu doubles\n# uses: _shared.py\ndef relu(x):\n    return _twice(x)\n")
+    mutant = validate.read_mutant("mlp", str(variant))
+    namespace = {}
+    with open(tmp_path / validate.build_mutant(mutant, str(tmp_path / "out")) / "mlp.py") as f:
+        exec(f.read(), namespace)
+    assert namespace["relu"](3) == 6  # the part comes before the variant that calls it
+    assert validate.mutants_of("mlp") and not [m for m in validate.mutants_of("mlp") if m.name.startswith("_")]
+
+
+@pytest.mark.parametrize("uses", ["shared.py", "_missing.py", "../mlp/_shared.py"])
+def test_a_variant_may_use_only_a_shared_part_of_its_folder(tmp_path, uses):
+    (tmp_path / "mlp").mkdir()
+    (tmp_path / "mlp" / "_shared.py").write_text("X = 1\n")
+    (tmp_path / "mlp" / "shared.py").write_text("# wrong: x\n")
+    variant = tmp_path / "mlp" / "relu_x.py"
+    variant.write_text(f"# wrong: relu\n# uses: {uses}\n")
+    with pytest.raises(ValueError, match="must name a shared part"):
+        validate.read_mutant("mlp", str(variant))
