@@ -181,8 +181,7 @@ def test_add_noise_leaves_input_untouched(impl):
     out = impl.add_noise(x, 1.5, generator=torch.Generator().manual_seed(0))
     assert_close(x, x0, exercise=NOISE, what="the input x after the call", inputs={"x": x0, "std": 1.5},
                  hint="common causes: x was changed in place (x += ...): the clean tensor is still needed (it is the "
-                      "denoising "
-                      "target); return a new tensor")
+                      "denoising target); return a new tensor")
     assert_true(not torch.equal(out, x0), exercise=NOISE, message="add_noise(x, 1.5) returned x without noise")
 
 

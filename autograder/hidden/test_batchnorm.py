@@ -291,8 +291,7 @@ def check_state(got_state, want_state, exercise, what, kwargs, inputs):
         assert_close(got_state["num_batches_tracked"], want_state["num_batches_tracked"], exercise=exercise,
                      what=f"num_batches_tracked {what}", inputs=inputs,
                      hint="common causes: num_batches_tracked is a long buffer incremented in place (+= 1) by every "
-                          "training "
-                          "forward; momentum=None averages with factor 1 / num_batches_tracked")
+                          "training forward; momentum=None averages with factor 1 / num_batches_tracked")
     for key, value in want_state.items():
         if key == "num_batches_tracked":
             continue
@@ -457,8 +456,7 @@ def _check_layout(impl, name, kwargs):
     for key, value in MODULES[name](5, **kwargs).state_dict().items():
         assert_close(initial[key], value, exercise=exercise, what=f"initial {key}", inputs=kwargs,
                      hint="common causes: weight starts at ones, bias at zeros, running_mean at zeros, running_var at "
-                          "ones, "
-                          "num_batches_tracked at 0")
+                          "ones, num_batches_tracked at 0")
 
 
 @pytest.mark.exercise("BatchNorm1d")

@@ -599,8 +599,8 @@ def test_spectrogram_defaults(impl, device):
     got = impl.spectrogram(wave)
     want = stft_power(wave, 400, 160)
     assert_close(got, want, exercise=SPEC, inputs={"wave": wave}, hint="common causes: defaults: n_fft=400, "
-                                                                       "hop_length=160; "
-                                                                       "output (..., n_fft//2+1, frames) = (2, 201, 8)",
+                                                                       "hop_length=160; output (..., n_fft//2+1, "
+                                                                       "frames) = (2, 201, 8)",
                  misconceptions=spectrogram_misconceptions(wave, 400, 160, want))
 
 

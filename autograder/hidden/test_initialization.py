@@ -421,8 +421,7 @@ def test_init_weights_draws_from_the_generator(impl):
                      what=f"layer {name} weight with generator seeded 11 under torch.manual_seed(0), then (1)",
                      inputs=where,
                      hint="common causes: with generator= given, draw every weight from it (pass it on to "
-                          "kaiming_normal_): the "
-                          "global seed must not matter")
+                          "kaiming_normal_): the global seed must not matter")
         assert_true(not torch.equal(other[name]["weight"], layer["weight"]), exercise=INIT_WEIGHTS, inputs=where,
                     message=f"generators seeded 11 and 12 gave the same weights for layer {name}: draw from "
                             "the `generator` argument")

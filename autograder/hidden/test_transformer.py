@@ -101,8 +101,7 @@ def test_pe_large_positions_float64(impl):
     assert_close(pe, pe_table(6000, 64), exercise=PE, inputs={"max_len": 6000, "d_model": 64,
                                                                 "default dtype": torch.float64},
                  hint="common causes: compute the table in float64 and cast to the default dtype at the end: in "
-                      "float32, "
-                      "pos / 10000^(2i/d) for pos in the thousands loses ~1e-4 after the sine",
+                      "float32, pos / 10000^(2i/d) for pos in the thousands loses ~1e-4 after the sine",
                  misconceptions=pe_misconceptions(6000, 64, torch.float64))
 
 
@@ -465,8 +464,7 @@ def test_block_train_mode_dropout_matches_torch(impl, device, norm_first):
     got = impl.run(seeded_output_and_grads, block, 1234, x)
     want = seeded_output_and_grads(reference, 1234, x)
     hint = ("common causes: in train mode dropout1 follows the attention, dropout follows the activation inside the "
-            "MLP "
-            "(linear2(dropout(activation(linear1(x))))), and dropout2 follows linear2, as in "
+            "MLP (linear2(dropout(activation(linear1(x))))), and dropout2 follows linear2, as in "
             "nn.TransformerEncoderLayer")
     check_block(got, want, {"src": x, "dropout": 0.5, "norm_first": norm_first, "mode": "train"}, hint=hint)
     with torch.no_grad():
@@ -815,9 +813,9 @@ def test_vit_head_reads_the_cls_token(impl, image_size, p):
                  inputs={"images": images},
                  misconceptions={"head(norm(cls_token)): add pos_embedding to the CLS token too (index 0 is the "
                                  "CLS position)": model.head(model.norm(cls[:, 0])).expand(4, -1)},
-                 hint="common causes: the head must read the CLS token: position 0 of cat([cls_token, patch tokens]) "
-                      "+ pos_embedding, "
-                      "after the encoder and the final norm (not the mean of the tokens, not a patch token)")
+                 hint="common causes: the head must read the CLS token: position 0 of cat([cls_token, patch tokens]) + "
+                      "pos_embedding, after the encoder and the final norm (not the mean of the tokens, not a patch "
+                      "token)")
 
 
 @pytest.mark.exercise("ViT")
