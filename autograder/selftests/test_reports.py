@@ -1,4 +1,4 @@
-"""Report formats against their schemas, and the command line's exit codes and messages."""
+"""Report formats against their schemas, the command line's exit codes and messages, and how hints read."""
 import ast
 import glob
 import json
