@@ -2,7 +2,7 @@
 
 The failure message keeps torch's own report (mismatched elements, greatest absolute
 and relative difference and where) and puts in front of it which exercise, which
-inputs, and — when the wrong answer equals a known mistake — a hint naming it::
+inputs, and — only when the wrong answer equals a known mistake — a hint naming it::
 
     attention.scaled_dot_product_attention: output differs from the reference
       inputs: q (2, 3, 5, 8) float64, k (2, 3, 7, 8) float64, v (2, 3, 7, 4) float64
@@ -10,6 +10,10 @@ inputs, and — when the wrong answer equals a known mistake — a hint naming i
     Tensor-likes are not close!
     Mismatched elements: 120 / 120 (100.0%)
     ...
+
+A text shown whatever the wrong answer is cannot know the student's mistake: it lists
+``common causes: …`` (a selftest holds every suite to that wording) and is printed as it is,
+not as a ``hint:`` (the class summary counts ``hint:`` lines as diagnosed mistakes).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import torch
 
 from autograder import config
 
+CAUSES = "common causes: "  # how a hint shown whatever the wrong answer is begins
 
 @functools.lru_cache(maxsize=1)
 def tolerances() -> dict[str, tuple[float, float]]:
@@ -62,7 +67,7 @@ def assert_close(actual: Any, expected: Any, *, exercise: str, what: str = "outp
         what: what is compared (``"output"``, ``"gradient w.r.t. q"`` …); a ``what`` that
             starts with "gradient" uses the dtype's gradient tolerance.
         inputs: named inputs, listed with their shapes and dtypes in the message.
-        hint: advice added to the message whenever the comparison fails.
+        hint: ``"common causes: …"``, added to the message whenever the comparison fails.
         misconceptions: description -> what a known-wrong implementation would return; when
             ``actual`` matches one of them, the message says so ("your output equals …").
         rtol, atol: override the table (set both or neither).
@@ -84,7 +89,7 @@ def assert_close(actual: Any, expected: Any, *, exercise: str, what: str = "outp
     if matched:
         header.append(f"hint: your {what} equals {matched[0]}.")
     if hint:
-        header.append(f"hint: {hint}")
+        header.append(hint if hint.startswith(CAUSES) else f"hint: {hint}")
     if isinstance(actual, torch.Tensor) and isinstance(expected, torch.Tensor) and actual.shape != expected.shape:
         raise AssertionError("\n  ".join(header) + f"\nshape {tuple(actual.shape)} != expected {tuple(expected.shape)}")
     torch.testing.assert_close(actual, expected, check_dtype=check_dtype, equal_nan=equal_nan,

@@ -170,8 +170,9 @@ def _first_failures(report: dict):
             if t["status"] != "passed" and key not in seen:
                 seen.add(key)
                 lines = t["message"].strip().splitlines()
-                # the inputs and the hint: what a student needs to act on it
-                details = [line.strip()[:200] for line in lines[1:] if line.strip().startswith(("inputs:", "hint:"))]
+                # the inputs and the hint or causes: what a student needs to act on it
+                details = [line.strip()[:200] for line in lines[1:]
+                           if line.strip().startswith(("inputs:", "hint:", "common causes:"))]
                 yield f"{topic}.{key}", t["status"], lines[0][:160] if lines else "", details
 
 

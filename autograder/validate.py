@@ -16,7 +16,9 @@ and starts with ``# wrong: <what is wrong>`` and optionally ``# hint: <text>``.
 A variant is graded until one test loses points (showing its hint, when it declares one): first the
 tests of the exercises it breaks, starting with the one that caught it at the last recorded run
 (``mutants/caught_by.json``, written by ``python -m autograder validate``), then, only when those do
-not catch it, the whole hidden suite.
+not catch it, the whole hidden suite. Variants that
+share code name a part of their folder whose file name starts with ``_`` (not a variant itself)
+in ``# uses: _part.py`` lines; each part is appended before the variant.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ class Mutant:
     path: str
     wrong: str
     hint: str | None
+    uses: list[str] = field(default_factory=list)  # paths of the shared parts appended before it
 
 
 @dataclass
@@ -62,15 +65,22 @@ class MutantResult:
 
 def read_mutant(topic: str, path: str) -> Mutant:
     wrong = hint = None
+    uses = []
+    where = os.path.relpath(path, REPO_ROOT)
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.startswith("# wrong:"):
                 wrong = line.split(":", 1)[1].strip()
             elif line.startswith("# hint:"):
                 hint = line.split(":", 1)[1].strip()
+            elif line.startswith("# uses:"):
+                part = line.split(":", 1)[1].strip()
+                uses.append(os.path.join(os.path.dirname(path), part))
+                if not part.startswith("_") or os.sep in part or not os.path.isfile(uses[-1]):
+                    raise ValueError(f"{where}: '# uses: {part}' must name a shared part _<name>.py of its folder")
     if not wrong:
-        raise ValueError(f"{os.path.relpath(path, REPO_ROOT)}: first lines must say '# wrong: <what is wrong>'")
-    return Mutant(topic, os.path.basename(path)[:-3], path, wrong, hint)
+        raise ValueError(f"{where}: first lines must say '# wrong: <what is wrong>'")
+    return Mutant(topic, os.path.basename(path)[:-3], path, wrong, hint, uses)
 
 
 def mutants_of(topic: str) -> list[Mutant]:
@@ -82,14 +92,17 @@ def mutants_of(topic: str) -> list[Mutant]:
 
 
 def build_mutant(mutant: Mutant, directory: str) -> str:
-    """Write ``<topic>.py`` = solution (markers removed) + the mutant's overrides."""
+    """Write ``<topic>.py`` = solution (markers removed) + the shared parts it uses + the mutant's overrides."""
     with open(os.path.join(source.SOLUTIONS, f"{mutant.topic}.py"), encoding="utf-8") as f:
-        solution = source.strip_markers(f.read())
+        text = source.strip_markers(f.read())
+    for path in mutant.uses:
+        with open(path, encoding="utf-8") as f:
+            text += f"\n\n# ---- shared part: {os.path.basename(path)} ----\n{f.read()}"
     with open(mutant.path, encoding="utf-8") as f:
-        override = f.read()
+        text += f"\n\n# ---- known-wrong variant: {mutant.name} ----\n{f.read()}"
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, f"{mutant.topic}.py"), "w", encoding="utf-8") as f:
-        f.write(f"{solution}\n\n# ---- known-wrong variant: {mutant.name} ----\n{override}")
+        f.write(text)
     return directory
 
 
@@ -136,10 +149,12 @@ def broken_exercises(mutant: Mutant, grading: config_mod.Grading) -> list[str] |
     does more than define names (then every test may see it)."""
     with open(os.path.join(source.SOLUTIONS, f"{mutant.topic}.py"), encoding="utf-8") as f:
         solution = ast.parse(source.strip_markers(f.read()))
-    with open(mutant.path, encoding="utf-8") as f:
-        override = ast.parse(f.read())
+    override = []
+    for path in [*mutant.uses, mutant.path]:  # the shared parts it uses are appended with it
+        with open(path, encoding="utf-8") as f:
+            override += ast.parse(f.read()).body
     changed = set()
-    for node in override.body:
+    for node in override:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
         names = _defined(node)

@@ -52,7 +52,7 @@ def test_add_noise_small_example(impl):
                  misconceptions={"noise scaled by std ** 2 instead of std":
                                  x0 + 0.25 * torch.randn(2, 3, generator=torch.Generator().manual_seed(0))})
     assert_close(x, x0, exercise="autoencoder.add_noise", what="the input x after the call",
-                 hint="do not add the noise in place: return a new tensor")
+                 hint="common causes: the noise added to x in place (return a new tensor)")
 
 
 @pytest.mark.exercise("add_noise")
@@ -76,7 +76,8 @@ def test_train_small_run_matches_reference(impl):
                 message=f"expected a list of 2 floats (one per epoch), got {got['history_types']}")
     assert_close(torch.tensor(got["history"], dtype=torch.float64), torch.tensor(want, dtype=torch.float64),
                  exercise="autoencoder.train_autoencoder", what="loss history", inputs={"data": data, **kwargs},
-                 hint="per epoch: sum(batch loss * batch size) / N, each loss measured before its step")
+                 hint="common causes: not sum(batch loss * batch size) / N per epoch, or losses measured after the "
+                      "step")
     for name, value in model.state_dict().items():
         assert_close(got["state"][name], value, exercise="autoencoder.train_autoencoder", what=f"trained {name}")
 

@@ -22,11 +22,15 @@ def test_batch_norm_training_updates_running_stats(impl):
     out = impl.batch_norm(x, mean, var, training=True, momentum=0.1)
     expected = F.batch_norm(x, ref_mean, ref_var, training=True, momentum=0.1)
     assert_close(out, expected, exercise="batchnorm.batch_norm", inputs={"x": x, "training": True},
-                 hint="normalise with the biased variance (divide by N), eps inside the square root")
+                 misconceptions={"x normalised with the unbiased variance (divide by N, not N - 1)":
+                                 (x - x.mean(0)) / (x.var(0, correction=1) + 1e-5).sqrt()})
     assert_close(mean, ref_mean, exercise="batchnorm.batch_norm", what="running_mean after the call",
-                 hint="running_mean = (1 - momentum) * running_mean + momentum * batch mean, updated in place")
+                 misconceptions={"its value before the call (the buffer was not updated in place)": torch.zeros(2),
+                                 "momentum weighting the old value (momentum is the weight of the new batch)":
+                                     0.9 * x.mean(0)})
     assert_close(var, ref_var, exercise="batchnorm.batch_norm", what="running_var after the call",
-                 hint="running_var is updated with the unbiased batch variance (divide by N - 1)")
+                 misconceptions={"an update with the biased batch variance (running_var takes N - 1)":
+                                 0.9 + 0.1 * x.var(0, correction=0)})
 
 
 @pytest.mark.exercise("batch_norm")
@@ -36,7 +40,9 @@ def test_batch_norm_eval_uses_running_stats(impl):
     weight, bias = torch.randn(4), torch.randn(4)
     out = impl.batch_norm(x, mean, var, weight, bias, training=False)
     assert_close(out, F.batch_norm(x, mean, var, weight, bias, training=False), exercise="batchnorm.batch_norm",
-                 inputs={"x": x, "training": False}, hint="in eval mode use running_mean / running_var")
+                 inputs={"x": x, "training": False},
+                 misconceptions={"x normalised with the batch statistics (eval mode uses running_mean / running_var)":
+                                 F.batch_norm(x, None, None, weight, bias, training=True)})
 
 
 @pytest.mark.exercise("batch_norm")
@@ -78,7 +84,7 @@ def test_batchnorm2d_train_then_eval(impl):
     got = impl.run(train_eval_scenario, impl.BatchNorm2d, 3, inputs, inputs)
     want = train_eval_scenario(nn.BatchNorm2d, 3, inputs, inputs)
     assert_close(got["train"][0]["output"], want["train"][0]["output"], exercise="batchnorm.BatchNorm2d",
-                 what="training output", hint="statistics per channel over (N, H, W) together")
+                 what="training output", hint="common causes: statistics not per channel over (N, H, W) together")
     assert_close(got["eval"][0]["output"], want["eval"][0]["output"], exercise="batchnorm.BatchNorm2d",
                  what="eval output (after one training step)")
 

@@ -22,7 +22,7 @@ def test_embedding_lookup_and_padding_row(impl):
     assert_true(tuple(weight.shape) == (6, 3), exercise="embeddings.Embedding",
                 message=f"weight has shape {tuple(weight.shape)}, expected (num_embeddings, embedding_dim) = (6, 3)")
     assert_close(weight[1], torch.zeros(3), exercise="embeddings.Embedding", what="padding row at initialisation",
-                 hint="the padding row starts at zero")
+                 hint="common causes: the padding row not zeroed at init")
     indices = torch.tensor([[0, 1, 5], [5, 2, 1]])
     out = emb(indices)
     assert_close(out, F.embedding(indices, weight, padding_idx=1), exercise="embeddings.Embedding",
@@ -47,7 +47,8 @@ def test_cosine_small_example(impl):
     b = torch.tensor([[0.0, 1.0, 0.0], [2.0, 4.0, 4.0], [-3.0, -4.0, 0.0]])
     out = impl.cosine_similarity(a, b)
     assert_close(out, torch.tensor([0.0, 1.0, -1.0]), exercise="embeddings.cosine_similarity",
-                 inputs={"a": a, "b": b}, hint="the default dim is -1")
+                 inputs={"a": a, "b": b}, misconceptions={"the similarity over dim 0 (the default dim is -1)":
+                                                          F.cosine_similarity(a, b, dim=0)})
 
 
 @pytest.mark.exercise("cosine_similarity")
@@ -78,7 +79,7 @@ def test_analogy_man_king_woman_queen(impl):
     expected = torch.tensor([ids["queen"], ids["prince"]])
     assert_close(got, expected, exercise="embeddings.analogy", what="indices",
                  inputs={"embeddings": E, "a, b, c": "man, king, woman", "k": 2},
-                 hint="score every row by cosine similarity with E[b] - E[a] + E[c], excluding a, b and c")
+                 hint="common causes: a score other than cosine with E[b] - E[a] + E[c], or a, b, c not excluded")
 
 
 @pytest.mark.exercise("analogy")
@@ -104,7 +105,7 @@ def test_patch_embedding_matches_conv(impl):
                 message=f"output shape {tuple(out.shape)}, expected (B, N, D) = (2, 6, {D})")
     expected = F.conv2d(x, state["proj.weight"].view(D, C, p, p), state["proj.bias"], stride=p)
     assert_close(out, expected.flatten(2).transpose(1, 2), exercise="embeddings.PatchEmbedding", inputs={"x": x},
-                 hint="patches in row-major order, each flattened in (C, p, p) order")
+                 hint="common causes: patches not in row-major order, or not flattened in (C, p, p) order")
 
 
 @pytest.mark.exercise("PatchEmbedding")
@@ -133,7 +134,7 @@ def test_spectrogram_matches_stft(impl):
                 message=f"output shape {tuple(out.shape)}, expected (..., n_fft//2+1, frames) = (2, 9, 22)")
     assert_close(out, stft_power(wave, 16, 4), exercise="embeddings.spectrogram",
                  inputs={"wave": wave, "n_fft": 16, "hop_length": 4},
-                 hint="power |STFT|^2 of frames multiplied by a periodic Hann window, no padding")
+                 hint="common causes: a magnitude instead of the power |STFT|^2, a symmetric Hann window, or padding")
 
 
 @pytest.mark.exercise("spectrogram")

@@ -136,7 +136,8 @@ def test_lora_linear_starts_equal_to_its_base(impl):
     lora = impl.LoRALinear(base, r=3, alpha=6.0)
     x = torch.randn(4, 7)
     assert_close(lora(x).detach(), F.linear(x, weight, bias).detach(), exercise="finetuning.LoRALinear",
-                 inputs={"x": x}, hint="lora_B starts at zero, so a fresh LoRALinear computes exactly base(x)")
+                 inputs={"x": x}, hint="common causes: lora_B not initialised to zero (a fresh LoRALinear is exactly "
+                                       "base(x))")
     shapes = [tuple(lora.lora_A.shape), tuple(lora.lora_B.shape)]
     assert_true(shapes == [(3, 7), (5, 3)], exercise="finetuning.LoRALinear",
                 message=f"lora_A must be (r, in) = (3, 7) and lora_B (out, r) = (5, 3), got {shapes}")
@@ -183,7 +184,8 @@ def test_apply_lora_on_the_head(impl):
     assert_true(count == 8 * 64 + 6 * 8, exercise="finetuning.apply_lora",
                 message=f"only lora_A (8, 64) and lora_B (6, 8) may be trainable: 560 parameters, got {count}")
     assert_close(report["output_after"], report["output_before"], exercise="finetuning.apply_lora",
-                 what="output right after apply_lora", hint="a fresh adapter must not change the model's output")
+                 what="output right after apply_lora", hint="common causes: lora_B not zero at init, or a layer "
+                                                            "wrapped twice")
 
 
 @pytest.mark.exercise("apply_lora")

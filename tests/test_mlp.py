@@ -42,7 +42,10 @@ def test_relu_values_and_gradient_at_zero(impl):
     got = impl.run(output_and_grads, impl.relu, x, grad_outputs=[torch.ones(5)])  # gradient of relu(x).sum()
     assert_close(got["output"], torch.relu(x).detach(), exercise="mlp.relu", inputs={"x": x})
     assert_close(got["inputs"][0], torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0]), exercise="mlp.relu",
-                 what="gradient w.r.t. x", inputs={"x": x}, hint="the gradient at 0 must be 0, as torch.relu's")
+                 what="gradient w.r.t. x", inputs={"x": x},
+                 misconceptions={"a gradient of 1 at x = 0 (torch.relu's is 0)": (x >= 0).float(),
+                                 "a gradient of 1/2 at x = 0, as torch.maximum(x, 0) gives (torch.relu's is 0)":
+                                     torch.tensor([0.0, 0.0, 0.5, 1.0, 1.0])})
 
 
 @pytest.mark.exercise("build_mlp")

@@ -56,7 +56,7 @@ def test_adam_first_step_is_lr_times_sign_of_gradient(impl):
         p0, p1 = got["params"][name][0], got["params"][name][1]
         params_sign = torch.sign(p0 - p1)  # the direction of the gradient
         assert_close(p0 - p1, 0.1 * params_sign, exercise="optimizers.Adam", what=f"first step of '{name}'",
-                     hint="both moments start at zero: divide by the bias corrections 1 - beta^t", **ADAM_TOL)
+                     hint="common causes: the bias corrections 1 - beta^t missing or with the wrong t", **ADAM_TOL)
     assert_true(torch.equal(got["params"]["u"][0], got["params"]["u"][1]), exercise="optimizers.Adam",
                 message="parameter 'u' has no gradient (grad is None) and must not move")
 
@@ -118,7 +118,7 @@ def test_minibatches_match_randperm(impl):
         for b, w in zip(got[e], want[e]):
             assert_close(b, w, exercise="optimizers.minibatches", what=f"batch of epoch {e}",
                          inputs={"n": 20, "batch_size": 7, "drop_last": True},
-                         hint="order = torch.randperm(n, generator=generator), then slice it")
+                         hint="common causes: an order other than torch.randperm(n, generator=generator), sliced")
 
 
 @pytest.mark.exercise("minibatches")

@@ -26,7 +26,8 @@ def test_max_pool2d_padding_and_unbatched_input(impl):
     out = impl.max_pool2d(x, (3, 2), stride=(2, 1), padding=(1, 1))
     assert_close(out, F.max_pool2d(x, (3, 2), stride=(2, 1), padding=(1, 1)), exercise="pooling.max_pool2d",
                  inputs={"x": x, "kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 1)},
-                 hint="a padded cell must never win the max: treat it as -inf, not 0")
+                 misconceptions={"pooling over zero padding (a padded cell must never win the max: pad with -inf)":
+                                 F.max_pool2d(F.pad(x, (1, 1, 1, 1)), (3, 2), stride=(2, 1))})
 
 
 @pytest.mark.exercise("max_pool2d")
@@ -62,7 +63,7 @@ def test_adaptive_avg_pool2d_uneven_bins(impl):
     x = torch.randn(1, 2, 5, 7)
     assert_close(impl.adaptive_avg_pool2d(x, 3), F.adaptive_avg_pool2d(x, 3), exercise="pooling.adaptive_avg_pool2d",
                  inputs={"x": x, "output_size": 3},
-                 hint="bin i covers floor(i*H/H_out) up to ceil((i+1)*H/H_out); neighbouring bins may overlap")
+                 hint="common causes: bins other than floor(i*H/H_out) .. ceil((i+1)*H/H_out) (neighbours may overlap)")
 
 
 @pytest.mark.exercise("adaptive_avg_pool2d")

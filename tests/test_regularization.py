@@ -28,7 +28,7 @@ def check_dropout_of_ones(y, p, exercise):
     kept = y != 0
     assert_close(y, torch.where(kept, 1.0 / (1 - p), 0.0), exercise=exercise, inputs={"x": "ones", "p": p},
                  misconceptions={"dropout without rescaling the kept units by 1/(1-p)": kept.float()},
-                 hint="kept values must be x / (1 - p), dropped ones exactly 0")
+                 hint="common causes: kept values not x / (1 - p), or dropped ones not exactly 0")
     dropped = float((~kept).double().mean())
     bound = 6 * math.sqrt(p * (1 - p) / n)  # 6 sigma
     assert_true(abs(dropped - p) <= bound, exercise=exercise, inputs={"x": "ones", "p": p},
@@ -47,7 +47,7 @@ def test_dropout_values_and_drop_rate(impl):
 def test_dropout_identity_when_not_training(impl):
     x = torch.randn(3, 4)
     assert_close(impl.dropout(x, 0.3, training=False), x, exercise=DROPOUT, inputs={"x": x, "training": False},
-                 hint="with training=False dropout is the identity")
+                 hint="common causes: a mask or scaling applied with training=False")
 
 
 @pytest.mark.exercise("dropout")
@@ -65,7 +65,7 @@ def test_Dropout_train_and_eval(impl):
     check_dropout_of_ones(module(x), 0.3, MODULE)
     module.eval()
     assert_close(module(x), x, exercise=MODULE, what="output in eval mode", inputs={"x": x},
-                 hint="in eval mode (self.training False) Dropout is the identity")
+                 hint="common causes: self.training not read at call time (eval mode is the identity)")
 
 
 @pytest.mark.exercise("Dropout")
@@ -93,7 +93,8 @@ def test_l2_penalty_gradient_is_2_lambda_w(impl):
         expected = 2 * 0.5 * weight if weight.dim() > 1 else torch.zeros_like(weight)
         assert_close(got["grads"].get(name), expected, exercise=L2, what=f"gradient w.r.t. {name}",
                      inputs={"model": "Linear(4, 6)-Tanh-Linear(6, 3)", "weight_decay": 0.5},
-                     hint="the gradient of λ Σ w² is 2λw for weight matrices, 0 for biases")
+                     hint="common causes: a penalty not differentiable as λ Σ w² (gradient 2λw on weight matrices, 0 "
+                          "on biases)")
 
 
 @pytest.mark.exercise("l2_penalty")
@@ -139,7 +140,8 @@ def test_EarlyStopping_restore(impl):
     assert_true("raised" not in got, exercise=ES, message=f"restore raised {got.get('raised')}: {got.get('message')}")
     for key, value in got["snapshots"][1].items():
         assert_close(got["restored"][key], value, exercise=ES, what=f"{key} after restore()",
-                     hint="restore(model) must load a copy of the state_dict taken at the best step (step 1)")
+                     hint="common causes: the state_dict kept without a copy, or kept at a step other than the best "
+                          "(step 1)")
 
 
 @pytest.mark.exercise("EarlyStopping")

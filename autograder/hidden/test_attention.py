@@ -69,7 +69,8 @@ def test_softmax_large_scores_stay_finite(impl, device, scale):
 def test_softmax_very_negative_scores(impl, device):
     x = torch.tensor([[-1e4, -1e4 + 1.0, -1e4 + 2.0], [-50.0, 0.0, 50.0]], dtype=torch.float64, device=device)
     assert_close(impl.softmax(x, dim=1), torch.softmax(x, dim=1), exercise=SOFTMAX, inputs={"x": x},
-                 hint="large negative scores underflow exp(); shifting by the maximum keeps one term at exp(0)")
+                 hint="common causes: large negative scores underflow exp(); shifting by the maximum keeps one term "
+                      "at exp(0)")
 
 
 # --------------------------------------------------------------------------- causal_mask
@@ -210,7 +211,7 @@ def test_attention_fully_masked_query_gives_zeros(impl, device, kind):
                  inputs=inputs, hint=fully_masked_hint(weights[0, 1], S))
     assert_close(weights[:, [0, 2]], ref_w["output"], exercise=SDPA, what="weights", inputs=inputs)
     assert_close(out, want["output"], exercise=SDPA, inputs=inputs,
-                 hint="a query with every key masked must get a zero output" if not bool(
+                 hint="common causes: a query with every key masked must get a zero output" if not bool(
                      torch.isfinite(out[0, 1]).all()) or bool(out[0, 1].abs().max() > 0) else None)
     finite = all(bool(torch.isfinite(g).all()) for g in got["inputs"])
     assert_true(finite, exercise=SDPA, inputs=inputs,
@@ -220,7 +221,8 @@ def test_attention_fully_masked_query_gives_zeros(impl, device, kind):
     for i, name in enumerate("qkv"):
         expected = want["inputs"][i] + (ref_w["inputs"][i] if name != "v" else 0)
         assert_close(got["inputs"][i], expected, exercise=SDPA, what=f"gradient w.r.t. {name}", inputs=inputs,
-                     hint="a query with every key masked must have zero gradient and add nothing to k's and "
+                     hint="common causes: a query with every key masked must have zero gradient and add nothing to "
+                          "k's and "
                           "v's" if name == "q" and bool(got["inputs"][0][0, 1].abs().max() > 0) else None)
 
 

@@ -171,7 +171,7 @@ def test_add_noise_matches_seeded_randn(impl, device, dtype, shape, std):
                  hint="common causes: noise other than std * torch.randn(x.shape, generator=generator, "
                       "dtype=x.dtype, device=x.device)")
     assert_close(x, x0, exercise=NOISE, what="the input x after the call",
-                 hint="add_noise modified x in place: return x + noise, a new tensor")
+                 hint="common causes: add_noise modified x in place: return x + noise, a new tensor")
 
 
 @pytest.mark.exercise("add_noise")
@@ -180,8 +180,8 @@ def test_add_noise_leaves_input_untouched(impl):
     x = impl.inout(x0)
     out = impl.add_noise(x, 1.5, generator=torch.Generator().manual_seed(0))
     assert_close(x, x0, exercise=NOISE, what="the input x after the call", inputs={"x": x0, "std": 1.5},
-                 hint="x was changed in place (x += ...): the clean tensor is still needed (it is the denoising "
-                      "target); return a new tensor")
+                 hint="common causes: x was changed in place (x += ...): the clean tensor is still needed (it is the "
+                      "denoising target); return a new tensor")
     assert_true(not torch.equal(out, x0), exercise=NOISE, message="add_noise(x, 1.5) returned x without noise")
 
 

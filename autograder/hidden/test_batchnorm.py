@@ -172,9 +172,9 @@ def test_batch_norm_eval(impl, device, dtype, shape, eps):
         assert_close(g, w, exercise=BN, what=f"gradient w.r.t. {name}", inputs=inputs)
     # Property: eval mode must not touch the buffers at all (exact equality).
     assert_close(mean, start_mean, exercise=BN, what="running_mean after an eval-mode call", rtol=0.0, atol=0.0,
-                 hint="with training=False the running statistics are read, never updated")
+                 hint="common causes: with training=False the running statistics are read, never updated")
     assert_close(var, start_var, exercise=BN, what="running_var after an eval-mode call", rtol=0.0, atol=0.0,
-                 hint="with training=False the running statistics are read, never updated")
+                 hint="common causes: with training=False the running statistics are read, never updated")
 
 
 @pytest.mark.exercise("batch_norm")
@@ -290,14 +290,14 @@ def check_state(got_state, want_state, exercise, what, kwargs, inputs):
     if "num_batches_tracked" in want_state:
         assert_close(got_state["num_batches_tracked"], want_state["num_batches_tracked"], exercise=exercise,
                      what=f"num_batches_tracked {what}", inputs=inputs,
-                     hint="num_batches_tracked is a long buffer incremented in place (+= 1) by every training "
-                          "forward; momentum=None averages with factor 1 / num_batches_tracked")
+                     hint="common causes: num_batches_tracked is a long buffer incremented in place (+= 1) by every "
+                          "training forward; momentum=None averages with factor 1 / num_batches_tracked")
     for key, value in want_state.items():
         if key == "num_batches_tracked":
             continue
         hint = None
         if key.startswith("running") and kwargs.get("momentum", 0.1) is None:
-            hint = ("with momentum=None the running statistics are the cumulative average of the batch "
+            hint = ("common causes: with momentum=None the running statistics are the cumulative average of the batch "
                     "statistics: factor 1 / num_batches_tracked, counted after the += 1")
         assert_close(got_state[key], value, exercise=exercise, what=f"{key} {what}", inputs=inputs, hint=hint)
 
@@ -455,8 +455,8 @@ def _check_layout(impl, name, kwargs):
     initial = module.state_dict()
     for key, value in MODULES[name](5, **kwargs).state_dict().items():
         assert_close(initial[key], value, exercise=exercise, what=f"initial {key}", inputs=kwargs,
-                     hint="weight starts at ones, bias at zeros, running_mean at zeros, running_var at ones, "
-                          "num_batches_tracked at 0")
+                     hint="common causes: weight starts at ones, bias at zeros, running_mean at zeros, running_var at "
+                          "ones, num_batches_tracked at 0")
 
 
 @pytest.mark.exercise("BatchNorm1d")

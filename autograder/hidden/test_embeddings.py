@@ -104,7 +104,7 @@ def test_embedding_padding_row_unchanged_by_training(impl, device):
     want = sgd_steps(reference, indices, targets)
     assert_close(got[padding_idx], stored[padding_idx], exercise=EMB, what="padding row after 3 SGD steps",
                  inputs={"padding_idx": padding_idx},
-                 hint="the padding row must never receive a gradient, so training leaves it as stored")
+                 hint="common causes: the padding row must never receive a gradient, so training leaves it as stored")
     assert_close(got, want, exercise=EMB, what="weight after 3 SGD steps", inputs={"padding_idx": padding_idx})
 
 
@@ -135,7 +135,7 @@ def test_embedding_padding_row_zero_at_init(impl, V, D, padding_idx):
     row = padding_idx % V
     assert_close(w[row], torch.zeros(D), exercise=EMB, what=f"weight[{row}] at initialisation",
                  inputs={"num_embeddings": V, "padding_idx": padding_idx},
-                 hint="the padding row starts at zero (a negative padding_idx counts from the end)")
+                 hint="common causes: the padding row starts at zero (a negative padding_idx counts from the end)")
     others = torch.cat([w[:row], w[row + 1:]])
     assert_true(bool((others != 0).all()), exercise=EMB,
                 message="only the padding row should be zero at initialisation; the others are N(0, 1) draws")
@@ -598,8 +598,9 @@ def test_spectrogram_defaults(impl, device):
     wave = randn(2, 1600, device=device, dtype=torch.float64, grad=False)
     got = impl.spectrogram(wave)
     want = stft_power(wave, 400, 160)
-    assert_close(got, want, exercise=SPEC, inputs={"wave": wave}, hint="defaults: n_fft=400, hop_length=160; "
-                                                                       "output (..., n_fft//2+1, frames) = (2, 201, 8)",
+    assert_close(got, want, exercise=SPEC, inputs={"wave": wave}, hint="common causes: defaults: n_fft=400, "
+                                                                       "hop_length=160; output (..., n_fft//2+1, "
+                                                                       "frames) = (2, 201, 8)",
                  misconceptions=spectrogram_misconceptions(wave, 400, 160, want))
 
 

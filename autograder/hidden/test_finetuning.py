@@ -381,7 +381,8 @@ def test_prepare_trains_only_the_head(impl, device, dtype, initial_train):
                 message=f"training must change the head: changed {sorted(changed)}")
     assert_close(report["output_train"], report["output_eval"], exercise=PREPARE,
                  what="output in train mode vs eval mode", inputs=inputs,
-                 hint="with train_bn=False every BatchNorm normalises with its running statistics, in train mode too")
+                 hint="common causes: with train_bn=False every BatchNorm normalises with its running statistics, in "
+                      "train mode too")
     assert_close(report["output_eval"], reference_output(report, dtype, device), exercise=PREPARE,
                  what="output (pretrained backbone + trained head)", inputs=inputs)
 
@@ -429,7 +430,8 @@ def test_prepare_nested_head_and_batchnorm1d(impl):
                 message=f"training changed {changed}: only the head may change (BatchNorm1d statistics included)")
     assert_close(report["output_train"], report["output_eval"], exercise=PREPARE,
                  what="output in train mode vs eval mode",
-                 hint="a BatchNorm locked in eval normalises with its running statistics in train mode too")
+                 hint="common causes: a BatchNorm locked in eval normalises with its running statistics in train mode "
+                      "too")
 
 
 @pytest.mark.exercise("prepare_for_finetuning")
@@ -463,7 +465,7 @@ def test_prepare_defaults_through_the_model(impl):
     out = model(x)
     model.eval()
     assert_close(out.detach(), model(x).detach(), exercise=PREPARE, what="train-mode vs eval-mode output",
-                 hint="BatchNorm must keep using its running statistics")
+                 hint="common causes: BatchNorm must keep using its running statistics")
 
 
 # --------------------------------------------------------------------------- LoRALinear
@@ -545,7 +547,7 @@ def test_lora_initialisation(impl, device, dtype, in_f, out_f, r, alpha):
         x = torch.randn(shape, dtype=torch.float64).to(device=device, dtype=dtype)
         assert_close(lora(x).detach(), F.linear(x, W, b), exercise=LORA, inputs={**inputs, "x": x},
                      what="output at initialisation",
-                     hint="lora_B starts at zero, so a fresh LoRALinear computes exactly base(x)")
+                     hint="common causes: lora_B starts at zero, so a fresh LoRALinear computes exactly base(x)")
 
 
 @pytest.mark.exercise("LoRALinear")
@@ -619,7 +621,8 @@ def test_lora_merge(impl, device, dtype, bias):
                                  "base + B @ A scaled by r / alpha instead of alpha / r":
                                  lora_reference(x, W, b, A, B, r / alpha)})
     assert_close(lora(x).detach(), before, exercise=LORA, what="LoRALinear output after merge()", inputs=inputs,
-                 hint="merge() must leave the LoRALinear unchanged: build a new nn.Linear, do not add into base.weight")
+                 hint="common causes: merge() must leave the LoRALinear unchanged: build a new nn.Linear, do not add "
+                      "into base.weight")
     weight = merged.weight
     assert_true(weight.dtype == dtype and weight.device.type == torch.device(device).type and not weight.requires_grad
                 and (merged.bias is None) == (not bias), exercise=LORA, inputs=inputs,
@@ -628,7 +631,7 @@ def test_lora_merge(impl, device, dtype, bias):
                         f"requires_grad={weight.requires_grad}, bias={merged.bias is not None}")
     set_adapters(lora, seed=1)  # changing the adapter afterwards must not change the merged layer
     assert_close(merged(x).detach(), out, exercise=LORA, what="merged output after changing lora_B", inputs=inputs,
-                 hint="the merged layer must be independent of the LoRALinear")
+                 hint="common causes: the merged layer must be independent of the LoRALinear")
 
 
 @pytest.mark.exercise("LoRALinear")
@@ -639,12 +642,14 @@ def test_lora_dropout(impl, dtype):
     lora.eval()
     assert_close(lora(x).detach(), lora_reference(x, W, b, state["lora_A"], state["lora_B"], 1.5), exercise=LORA,
                  what="output in eval mode with dropout=0.5", inputs={"x": x},
-                 hint="in eval mode the adapter's dropout is off (use an nn.Dropout module, or training=self.training)")
+                 hint="common causes: in eval mode the adapter's dropout is off (use an nn.Dropout module, or "
+                      "training=self.training)")
     lora, W, b = make_lora(impl, 8, 5, "cpu", dtype, r=2, alpha=3.0, dropout=1.0)
     set_adapters(lora)
     lora.train()
     assert_close(lora(x).detach(), F.linear(x, W, b), exercise=LORA, what="output in train mode with dropout=1.0",
-                 inputs={"x": x}, hint="dropout applies to the adapter's input only: base(x) sees the whole x")
+                 inputs={"x": x}, hint="common causes: dropout applies to the adapter's input only: base(x) sees the "
+                                       "whole x")
 
 
 @pytest.mark.exercise("LoRALinear")
@@ -707,7 +712,7 @@ def check_apply(report, expected, r, alpha, kind="lora", shapes=None):
     assert_true(report["parameters"]["trainable"] == count, exercise=APPLY,
                 message=f"{report['parameters']['trainable']} trainable parameters, expected {count}")
     assert_close(report["output_after"], report["output_before"], exercise=APPLY, what="output right after apply_lora",
-                 hint="fresh adapters (lora_B = 0) must not change the model's output")
+                 hint="common causes: fresh adapters (lora_B = 0) must not change the model's output")
     training = report["training"]
     assert_true("error" not in training, exercise=APPLY, message=f"training failed: {training.get('error')}")
     want_changed = sorted(f"{n}.lora_{m}" for n in expected for m in "AB")

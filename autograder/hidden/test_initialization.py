@@ -310,7 +310,8 @@ def test_in_place_on_a_parameter_records_no_grad(impl, device, dtype, name):
                 message="the parameter was not filled in place (entries still nan or all zero)")
     grad = res["grad_after_backward"]
     assert_close(grad, torch.full((40, 30), 2.0, dtype=dtype, device=device), exercise=exercise,
-                 what="gradient of sum(2 * w) after the fill", hint="the filled parameter must still be trainable")
+                 what="gradient of sum(2 * w) after the fill", hint="common causes: the filled parameter must still "
+                                                                    "be trainable")
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.exercise(n)) for n in INITS])
@@ -329,7 +330,8 @@ def test_generator_is_honoured(impl, name):
     again = filled(impl, name, shape, seed=123)["value"]
     other = filled(impl, name, shape, seed=124)["value"]
     assert_close(again, first, exercise=exercise, what="values with the same generator seed", rtol=0.0, atol=0.0,
-                 hint="draw every sample from the `generator` argument (pass generator=generator to the sampler)")
+                 hint="common causes: draw every sample from the `generator` argument (pass generator=generator to "
+                      "the sampler)")
     assert_true(not torch.equal(first, other), exercise=exercise,
                 message="generators seeded 123 and 124 gave identical values: sample from the `generator` argument")
     assert_true(bool(torch.isfinite(first).all()) and float(first.abs().max()) > 0, exercise=exercise,
@@ -385,11 +387,12 @@ def test_init_weights_via_model_apply(impl, seed):
                           if w.numel() > 10000 else {})
             if "bias" in after:
                 assert_close(after["bias"], torch.zeros_like(after["bias"]), exercise=INIT_WEIGHTS,
-                             what=f"bias of layer {name} ({kind})", hint="biases are zeroed (they have no fan)")
+                             what=f"bias of layer {name} ({kind})", hint="common causes: biases are zeroed (they have "
+                                                                         "no fan)")
         else:
             for pname in ("weight", "bias"):
                 assert_close(after[pname], before[pname], exercise=INIT_WEIGHTS, what=f"{kind} {pname}",
-                             hint=f"init_weights must leave {kind} alone (only Linear and Conv layers)")
+                             hint=f"common causes: init_weights must leave {kind} alone (only Linear and Conv layers)")
 
 
 @pytest.mark.exercise("init_weights")
@@ -399,7 +402,8 @@ def test_init_weights_is_reproducible_under_manual_seed(impl):
     for name in first:
         assert_close(again[name]["weight"], first[name]["weight"], exercise=INIT_WEIGHTS, rtol=0.0, atol=0.0,
                      what=f"layer {name} weight after torch.manual_seed(3) twice",
-                     hint="draw from the global RNG (or the generator given), so a seed makes it reproducible")
+                     hint="common causes: draw from the global RNG (or the generator given), so a seed makes it "
+                          "reproducible")
 
 
 @pytest.mark.exercise("init_weights")
@@ -416,8 +420,8 @@ def test_init_weights_draws_from_the_generator(impl):
         assert_close(again[name]["weight"], layer["weight"], exercise=INIT_WEIGHTS, rtol=0.0, atol=0.0,
                      what=f"layer {name} weight with generator seeded 11 under torch.manual_seed(0), then (1)",
                      inputs=where,
-                     hint="with generator= given, draw every weight from it (pass it on to kaiming_normal_): the "
-                          "global seed must not matter")
+                     hint="common causes: with generator= given, draw every weight from it (pass it on to "
+                          "kaiming_normal_): the global seed must not matter")
         assert_true(not torch.equal(other[name]["weight"], layer["weight"]), exercise=INIT_WEIGHTS, inputs=where,
                     message=f"generators seeded 11 and 12 gave the same weights for layer {name}: draw from "
                             "the `generator` argument")
@@ -444,7 +448,7 @@ def test_init_weights_single_layers(impl, layer):
                   {"nn.Linear/Conv's default init (conv layers must be initialised too)": 1 / math.sqrt(3 * fan_in)})
     if "bias" in sd:
         assert_close(sd["bias"], torch.zeros_like(sd["bias"]), exercise=INIT_WEIGHTS, what=f"{layer} bias",
-                     hint="biases are zeroed (a bias has no fan)")
+                     hint="common causes: biases are zeroed (a bias has no fan)")
     else:
         assert_true(module.bias is None, exercise=INIT_WEIGHTS, message="a bias-free layer must stay bias-free")
 

@@ -77,7 +77,7 @@ def test_linear_state_dict_interchange(impl):
     reference.load_state_dict(sd)
     x = torch.randn(2, 4, 5, dtype=torch.float32)
     assert_close(layer(x), reference(x).detach(), exercise=LINEAR, inputs={"x": x},
-                 hint="state_dict interchange with nn.Linear: same keys, shapes and meaning")
+                 hint="common causes: state_dict interchange with nn.Linear: same keys, shapes and meaning")
     # nn.Linear -> ours
     other = torch.nn.Linear(5, 3)
     layer.load_state_dict(other.state_dict())
@@ -209,9 +209,9 @@ def test_relu_infinities_dtype_and_input_untouched(impl, device):
                  misconceptions={"x * (x > 0), which gives nan at -inf (relu(-inf) is 0)": before * (before > 0),
                                  "a relu that maps NaN to 0: NaN must stay NaN (torch.where(x > 0, x, 0) sends it "
                                  "to 0, a test x <= 0 keeps it)": torch.where(before > 0, before, 0.0)},
-                 hint="relu(-inf) is 0, relu(inf) is inf and relu(nan) is nan")
+                 hint="common causes: relu(-inf) is 0, relu(inf) is inf and relu(nan) is nan")
     assert_close(x, before, exercise=RELU, what="input after the call", equal_nan=True,
-                 hint="relu must not modify its input in place")
+                 hint="common causes: relu must not modify its input in place")
 
 
 # --------------------------------------------------------------------------- build_mlp
@@ -259,7 +259,7 @@ def test_build_mlp_matches_sequential(impl, activation):
     want = reference(x).detach()
     assert_close(model(x), want, exercise=BUILD, inputs={"x": x, "sizes": sizes, "activation": activation},
                  misconceptions={"the model with an activation after the last layer": act()(want)},
-                 hint="no activation after the last layer: the output is a logit")
+                 hint="common causes: no activation after the last layer: the output is a logit")
 
 
 def reversed_mlp(sizes):
@@ -339,7 +339,8 @@ def test_train_xor_deterministic(impl):
     first = impl.run(xor_logits, impl.train_xor(seed=6, steps=STEPS))
     second = impl.run(xor_logits, impl.train_xor(seed=6, steps=STEPS))
     assert_close(second, first, exercise=XOR, what="logits of a second train_xor(seed=6)", inputs={"seed": 6},
-                 hint="train_xor must be deterministic for a seed: torch.manual_seed(seed) before building the model")
+                 hint="common causes: train_xor must be deterministic for a seed: torch.manual_seed(seed) before "
+                      "building the model")
 
 
 @pytest.mark.exercise("train_xor")

@@ -56,7 +56,7 @@ def check_values(y, x, p, exercise, inputs):
             torch.where(kept, x * (1 - p), zero),
     }
     assert_close(y, expected, exercise=exercise, inputs=inputs, misconceptions=wrong,
-                 hint="every output must be 0 (dropped) or x / (1 - p) (kept, scaled by 1/(1-p))")
+                 hint="common causes: every output must be 0 (dropped) or x / (1 - p) (kept, scaled by 1/(1-p))")
 
 
 def check_drop_rate(y, p, exercise, inputs):
@@ -90,7 +90,7 @@ def test_dropout_values_are_zero_or_scaled(impl, device, dtype, shape, p):
                         f"expected a tensor of {x.dtype} on {x.device} (same as x)")
     check_values(y, x, p, DROPOUT, inputs)
     assert_close(x, before, exercise=DROPOUT, what="input x after the call", inputs=inputs,
-                 hint="dropout must not modify its input in place")
+                 hint="common causes: dropout must not modify its input in place")
 
 
 @pytest.mark.exercise("dropout")
@@ -126,7 +126,7 @@ def test_dropout_gradient_flows_through_kept_units(impl, device, dtype, p):
                  what="gradient w.r.t. x", inputs=inputs,
                  misconceptions={"the mask without the 1/(1-p) scaling": torch.where(kept, up, zero),
                                  "the upstream gradient, unmasked (it must flow only through kept units)": up},
-                 hint="the gradient is upstream * mask / (1 - p), with the mask of the forward pass")
+                 hint="common causes: the gradient is upstream * mask / (1 - p), with the mask of the forward pass")
 
 
 @pytest.mark.exercise("dropout")
@@ -136,13 +136,14 @@ def test_dropout_generator_reproducible(impl, device):
     again = impl.dropout(x, 0.3, generator=generator(device, 5))
     other = impl.dropout(x, 0.3, generator=generator(device, 6))
     assert_close(again, first, exercise=DROPOUT, what="output with a generator seeded alike",
-                 inputs={"x": x, "p": 0.3}, hint="draw the mask from `generator` (same state -> same mask)")
+                 inputs={"x": x, "p": 0.3}, hint="common causes: draw the mask from `generator` (same state -> same "
+                                                 "mask)")
     # Two independent masks of 2000 elements agree with probability 0.58^2000: never.
     assert_true(bool((other != first).any()), exercise=DROPOUT, inputs={"x": x, "p": 0.3},
                 message="generators seeded 5 and 6 gave the same mask: the mask must come from `generator`")
     pair = impl.run(twice_with_generator, impl.dropout, x, 0.3, 5)
     assert_close(pair[0], first, exercise=DROPOUT, what="output with a fresh generator seeded 5",
-                 hint="draw the mask from `generator` (same state -> same mask)")
+                 hint="common causes: draw the mask from `generator` (same state -> same mask)")
     assert_true(bool((pair[1] != pair[0]).any()), exercise=DROPOUT,
                 message="two calls with the same generator object gave the same mask: draw from the generator "
                         "(advancing it), don't reseed or copy it")
@@ -155,7 +156,7 @@ def test_dropout_identity(impl, device, dtype, p, training):
     up = torch.randn(3, 4, 5, dtype=torch.float64).to(device=device, dtype=dtype)
     got = impl.run(output_and_grads, impl.dropout, x, p, training=training, grad_outputs=[up])
     inputs = {"x": x, "p": p, "training": training}
-    hint = "with training=False, or p = 0, dropout is the identity (no mask, no scaling)"
+    hint = "common causes: with training=False, or p = 0, dropout is the identity (no mask, no scaling)"
     assert_close(got["output"], x.detach(), exercise=DROPOUT, inputs=inputs, hint=hint)
     assert_close(got["inputs"][0], up, exercise=DROPOUT, what="gradient w.r.t. x", inputs=inputs, hint=hint)
 
@@ -165,7 +166,7 @@ def test_dropout_p_one_gives_zeros(impl, device, dtype):
     x = nonzero_input(5, 4, device=device, dtype=dtype, grad=True)
     got = impl.run(output_and_grads, impl.dropout, x, 1.0)
     inputs = {"x": x, "p": 1.0}
-    hint = "p == 1 must give zeros: 1 - p = 0, so don't divide by it"
+    hint = "common causes: p == 1 must give zeros: 1 - p = 0, so don't divide by it"
     assert_true(bool(torch.isfinite(got["output"]).all()), exercise=DROPOUT, inputs=inputs,
                 message=f"the output has nan/inf: {hint}")
     assert_close(got["output"], torch.zeros_like(x.detach()), exercise=DROPOUT, inputs=inputs, hint=hint)
@@ -201,7 +202,7 @@ def test_Dropout_eval_is_identity_then_train_again(impl, device, dtype):
     module = impl.Dropout(0.4)
     x = nonzero_input(50, 40, device=device, dtype=dtype)
     module.eval()
-    hint = "forward must read self.training at call time (eval() sets it False): identity in eval mode"
+    hint = "common causes: forward must read self.training at call time (eval() sets it False): identity in eval mode"
     assert_close(module(x), x, exercise=MODULE, what="output in eval mode", inputs={"x": x}, hint=hint)
     module.train()
     y = module(x)
@@ -217,7 +218,8 @@ def test_Dropout_follows_parent_mode(impl, device):
     x = nonzero_input(40, 50, device=device, dtype=torch.float32)
     model.eval()
     assert_close(model(x), x, exercise=MODULE, what="output of Sequential(Dropout(0.3)) after model.eval()",
-                 inputs={"x": x}, hint="model.eval() sets self.training on every submodule: read self.training")
+                 inputs={"x": x}, hint="common causes: model.eval() sets self.training on every submodule: read "
+                                       "self.training")
     model.train()
     y = model(x)
     check_values(y, x, 0.3, MODULE, {"x": x, "p": 0.3})
@@ -235,19 +237,19 @@ def test_Dropout_gradient(impl, device, dtype):
     kept = got["output"] != 0
     zero = torch.zeros((), dtype=dtype, device=device)
     assert_close(got["inputs"][0], torch.where(kept, up / 0.65, zero), exercise=MODULE, what="gradient w.r.t. x",
-                 inputs={"x": x, "p": 0.35}, hint="the gradient is upstream * mask / (1 - p)")
+                 inputs={"x": x, "p": 0.35}, hint="common causes: the gradient is upstream * mask / (1 - p)")
 
 
 @pytest.mark.exercise("Dropout")
 def test_Dropout_p_zero_and_one(impl, device):
     x = nonzero_input(30, 20, device=device, dtype=torch.float64)
     assert_close(impl.Dropout(0.0)(x), x, exercise=MODULE, what="output of Dropout(0.0) in train mode",
-                 inputs={"x": x}, hint="p = 0 drops nothing: the identity")
+                 inputs={"x": x}, hint="common causes: p = 0 drops nothing: the identity")
     y = impl.Dropout(1.0)(x)
     assert_true(bool(torch.isfinite(y).all()), exercise=MODULE, inputs={"x": x},
                 message="Dropout(1.0) gave nan/inf: p == 1 must give zeros, don't divide by 1 - p = 0")
     assert_close(y, torch.zeros_like(x), exercise=MODULE, what="output of Dropout(1.0) in train mode",
-                 inputs={"x": x}, hint="p == 1 drops everything: zeros")
+                 inputs={"x": x}, hint="common causes: p == 1 drops everything: zeros")
 
 
 @pytest.mark.exercise("Dropout")
@@ -330,7 +332,7 @@ def check_l2(got, want, kind, weight_decay, include_bias, dtype, device):
         assert_close(got["grads"].get(name), grad, exercise=L2, what=f"gradient w.r.t. {name}", inputs=inputs,
                      misconceptions={"λ w (the λ/2 convention): the gradient of λ Σ w² is 2λw":
                                      weight_decay * weights[name]} if weight_decay and grad.abs().sum() else None,
-                     hint="the gradient of λ Σ w² is 2λw for penalised parameters and 0 for the others")
+                     hint="common causes: the gradient of λ Σ w² is 2λw for penalised parameters and 0 for the others")
 
 
 @pytest.mark.exercise("l2_penalty")
@@ -571,7 +573,7 @@ def test_EarlyStopping_restore_best_weights(impl, device, dtype, scenario):
              "(copy.deepcopy or clone)": want["final"],
              "the weights of the last step, not those of the best step: keep a copy only when the metric improves":
                  want["snapshots"][-1]}
-    hint = "restore(model) must load the state_dict kept at the best step"
+    hint = "common causes: restore(model) must load the state_dict kept at the best step"
     compare_states(got["restored"], want["restored"], "after restore()", wrong, inputs, hint)
     compare_states(got["restored_again"], want["restored_again"], "after more training and a second restore()",
                    {}, inputs, "the kept copy must not change when the model trains on after restore(): "

@@ -34,7 +34,7 @@ ENC = "transformer.TransformerEncoder"
 PATCH = "transformer.patchify"
 VIT = "transformer.ViT"
 
-CAUSAL_HINT = ("is_causal=True (or a causal src_mask) must block every key strictly after the query: "
+CAUSAL_HINT = ("common causes: is_causal=True (or a causal src_mask) must block every key strictly after the query: "
                "position t attends to 0..t, the diagonal stays allowed (for nn.MultiheadAttention a bool mask "
                "is True where attention is NOT allowed)")
 
@@ -100,8 +100,8 @@ def test_pe_large_positions_float64(impl):
                         f"{getattr(pe, 'dtype', type(pe).__name__)}")
     assert_close(pe, pe_table(6000, 64), exercise=PE, inputs={"max_len": 6000, "d_model": 64,
                                                                 "default dtype": torch.float64},
-                 hint="compute the table in float64 and cast to the default dtype at the end: in float32, "
-                      "pos / 10000^(2i/d) for pos in the thousands loses ~1e-4 after the sine",
+                 hint="common causes: compute the table in float64 and cast to the default dtype at the end: in "
+                      "float32, pos / 10000^(2i/d) for pos in the thousands loses ~1e-4 after the sine",
                  misconceptions=pe_misconceptions(6000, 64, torch.float64))
 
 
@@ -109,7 +109,8 @@ def test_pe_large_positions_float64(impl):
 def test_pe_large_positions_float32(impl):
     pe = impl.sinusoidal_positional_encoding(6000, 32)
     assert_close(pe, pe_table(6000, 32).float(), exercise=PE, inputs={"max_len": 6000, "d_model": 32},
-                 hint="compute the table in float64 and cast at the end (float32 angles lose ~1e-4 at pos 5000)")
+                 hint="common causes: compute the table in float64 and cast at the end (float32 angles lose ~1e-4 at "
+                      "pos 5000)")
 
 
 @pytest.mark.exercise("sinusoidal_positional_encoding")
@@ -462,8 +463,8 @@ def test_block_train_mode_dropout_matches_torch(impl, device, norm_first):
     x = randn(3, 6, 16, device=device, dtype=torch.float64, grad=True)
     got = impl.run(seeded_output_and_grads, block, 1234, x)
     want = seeded_output_and_grads(reference, 1234, x)
-    hint = ("in train mode dropout1 follows the attention, dropout follows the activation inside the MLP "
-            "(linear2(dropout(activation(linear1(x))))), and dropout2 follows linear2, as in "
+    hint = ("common causes: in train mode dropout1 follows the attention, dropout follows the activation inside the "
+            "MLP (linear2(dropout(activation(linear1(x))))), and dropout2 follows linear2, as in "
             "nn.TransformerEncoderLayer")
     check_block(got, want, {"src": x, "dropout": 0.5, "norm_first": norm_first, "mode": "train"}, hint=hint)
     with torch.no_grad():
@@ -589,7 +590,7 @@ def test_encoder_values_and_gradients(impl, device, dtype, num_layers, with_norm
     assert_close(got["inputs"][0], want["inputs"][0], exercise=ENC, what="gradient w.r.t. src", inputs=inputs)
     for name, w in want["params"].items():
         assert_close(got["params"].get(name), w, exercise=ENC, what=f"gradient w.r.t. {name}", inputs=inputs,
-                     hint="each layer needs its own block: call block_factory once per layer")
+                     hint="common causes: each layer needs its own block: call block_factory once per layer")
 
 
 @pytest.mark.exercise("TransformerEncoder")
@@ -616,7 +617,8 @@ def test_encoder_passes_masks_to_every_layer(impl, device, dtype, kind):
     got = impl.run(output_and_grads, encoder, x, **mine)
     want = output_and_grads(reference, x, **theirs)
     inputs = {"src": x, **mine}
-    hint = ("pass mask (as src_mask), src_key_padding_mask and is_causal to every layer, not only the first"
+    hint = ("common causes: pass mask (as src_mask), src_key_padding_mask and is_causal to every layer, not only the "
+            "first"
             + ("; " + CAUSAL_HINT if kind == "is_causal" else ""))
     assert_close(got["output"], want["output"], exercise=ENC, inputs=inputs, hint=hint)
     assert_close(got["inputs"][0], want["inputs"][0], exercise=ENC, what="gradient w.r.t. src", inputs=inputs)
@@ -811,8 +813,9 @@ def test_vit_head_reads_the_cls_token(impl, image_size, p):
                  inputs={"images": images},
                  misconceptions={"head(norm(cls_token)): add pos_embedding to the CLS token too (index 0 is the "
                                  "CLS position)": model.head(model.norm(cls[:, 0])).expand(4, -1)},
-                 hint="the head must read the CLS token: position 0 of cat([cls_token, patch tokens]) + pos_embedding, "
-                      "after the encoder and the final norm (not the mean of the tokens, not a patch token)")
+                 hint="common causes: the head must read the CLS token: position 0 of cat([cls_token, patch tokens]) + "
+                      "pos_embedding, after the encoder and the final norm (not the mean of the tokens, not a patch "
+                      "token)")
 
 
 @pytest.mark.exercise("ViT")

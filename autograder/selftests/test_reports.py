@@ -1,4 +1,6 @@
-"""Report formats against their schemas, and the command line's exit codes and messages."""
+"""Report formats against their schemas, the command line's exit codes and messages, and how hints read."""
+import ast
+import glob
 import json
 import os
 import subprocess
@@ -254,3 +256,97 @@ def test_a_gradcheck_failure_is_one_readable_line():
     assert message.startswith("Jacobian mismatch for output 0 with respect to x; largest difference ")
     assert "by your backward" in message and "by finite differences" in message
     assert "\n" not in message and len(message) < 300
+
+
+# --------------------------------------------------------------------------- hints in the suites
+
+CAUSES = "common causes: "  # compare.CAUSES (compare imports torch, these tests need not)
+
+
+def unconditional_hints(text: str, filename: str) -> list[tuple[int, str]]:
+    """``(line, text)`` of each ``hint=`` a test file passes that is written out in the file (a literal,
+    an f-string, a concatenation, either branch of ``a if c else b``, or a name bound to one of those):
+    such a text is shown whatever the wrong output is. A hint computed by a call (judged from the
+    output, as ``misconceptions=`` are) is not one."""
+    tree = ast.parse(text, filename=filename)
+    bound: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    bound.setdefault(target.id, []).append(node.value)
+
+    def texts(node: ast.expr, seen: frozenset = frozenset()) -> list[tuple[int, str]]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [(node.lineno, node.value)]
+        if isinstance(node, ast.JoinedStr):  # the f-string's text up to its first placeholder
+            head = node.values[0] if node.values else None
+            return [(node.lineno, head.value if isinstance(head, ast.Constant) else "{…}")]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            return texts(node.left, seen)
+        if isinstance(node, ast.IfExp):
+            return texts(node.body, seen) + texts(node.orelse, seen)
+        if isinstance(node, ast.Name) and node.id not in seen:
+            return [t for value in bound.get(node.id, []) for t in texts(value, seen | {node.id})]
+        return []
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if keyword.arg == "hint":
+                    found += texts(keyword.value)
+    return sorted(set(found))
+
+
+def mislabelled_hints(text: str, filename: str) -> list[str]:
+    """The unconditional hints that would read as a diagnosis: each must say "common causes: …"."""
+    return [f"{filename}:{line}: {hint[:70]!r}" for line, hint in unconditional_hints(text, filename)
+            if not hint.startswith(CAUSES)]
+
+
+SUITES = sorted(glob.glob(os.path.join(REPO_ROOT, "tests", "test_*.py"))
+                + glob.glob(os.path.join(REPO_ROOT, "autograder", "hidden", "test_*.py")))
+
+
+@pytest.mark.parametrize("path", SUITES, ids=lambda p: os.path.relpath(p, REPO_ROOT))
+def test_an_unconditional_hint_says_common_causes(path):
+    """A hint shown whatever the wrong output is cannot tell the student what they did: only
+    ``misconceptions=`` (matched against the output) may; any other hint reads "common causes: …"."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    assert mislabelled_hints(text, os.path.relpath(path, REPO_ROOT)) == []
+
+
+def test_the_hint_scan_finds_every_way_of_writing_a_hint():
+    planted = '''
+HINT = "the default dim is -1"
+def test_x(impl):
+    assert_close(a, b, exercise=E, hint="subtract the max")
+    assert_close(a, b, exercise=E, hint=f"dim {d} is wrong")
+    assert_close(a, b, exercise=E, hint="a" + "b" if c else "common causes: fine")
+    assert_close(a, b, exercise=E, hint=HINT)
+    assert_close(a, b, exercise=E, hint="common causes: a missing transpose")
+    assert_close(a, b, exercise=E, hint=judged_from(a), misconceptions={"x": b})
+'''
+    assert [line.split(": ", 1)[1] for line in mislabelled_hints(planted, "t.py")] == [
+        "'the default dim is -1'", "'subtract the max'", "'dim '", "'a'"]
+
+
+
+def test_common_causes_print_as_such_and_only_a_matched_misconception_as_a_hint():
+    import torch
+
+    from autograder import batch, compare
+    assert compare.CAUSES == CAUSES
+    with pytest.raises(AssertionError) as failure:
+        compare.assert_close(torch.zeros(3), torch.ones(3), exercise="mlp.relu", hint=CAUSES + "a missing max",
+                             misconceptions={"relu(-x)": -torch.ones(3)})
+    lines = str(failure.value).splitlines()
+    assert "  common causes: a missing max" in lines and not [line for line in lines if "hint:" in line]
+    record = {"topics": {"mlp": {"tests": [{"exercise": "relu", "status": "failed", "message": str(failure.value)}]}}}
+    assert batch.misconceptions(record) == set()  # a cause shown whatever the output is, not a diagnosed mistake
+    assert "common causes: a missing max" in report.to_table(
+        {"score": 0, "max_score": 1, "topics": {"mlp": {"score": 0, "max_score": 1, "tests": [
+            {"name": "t", "exercise": "relu", "score": 0, "max_score": 1, "status": "failed",
+             "message": str(failure.value)}]}}}, width=200)

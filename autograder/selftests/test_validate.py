@@ -56,6 +56,9 @@ def test_a_variant_breaks_the_exercises_it_redefines_or_whose_helpers_it_redefin
     # a private helper reaches the exercises whose solution calls it
     helper = _variant(tmp_path, "pooling", "helper", "def _pool_args(*args, **kwargs):\n    raise ValueError\n")
     assert validate.broken_exercises(helper, grading) == ["max_pool2d", "avg_pool2d"]
+    (tmp_path / "pooling" / "_part.py").write_text("def _pool_args(*args, **kwargs):\n    raise ValueError\n")
+    through_a_part = _variant(tmp_path, "pooling", "through_a_part", "# uses: _part.py\n")
+    assert validate.broken_exercises(through_a_part, grading) == ["max_pool2d", "avg_pool2d"]
     # anything else than definitions may change every test
     statement = _variant(tmp_path, "attention", "statement", "torch.manual_seed(1)\n")
     assert validate.broken_exercises(statement, grading) is None
@@ -102,3 +105,27 @@ def test_a_part_stops_at_the_first_test_losing_points_with_the_text_asked_for(tm
     assert [t["status"] for t in ran][-1] != "passed" and len(ran) < total
     ran, total = run("-a text no message holds")  # a text may start with "-", like the hint "-inf"
     assert len(ran) == total and sum(t["status"] != "passed" for t in ran) > 1
+
+
+def test_a_variant_brings_the_shared_parts_it_uses(tmp_path):
+    (tmp_path / "mlp").mkdir()
+    (tmp_path / "mlp" / "_shared.py").write_text("def _twice(x):\n    return 2 * x\n")
+    variant = tmp_path / "mlp" / "relu_doubles.py"
+    variant.write_text("# wrong: relu doubles\n# uses: _shared.py\ndef relu(x):\n    return _twice(x)\n")
+    mutant = validate.read_mutant("mlp", str(variant))
+    namespace = {}
+    with open(tmp_path / validate.build_mutant(mutant, str(tmp_path / "out")) / "mlp.py") as f:
+        exec(f.read(), namespace)
+    assert namespace["relu"](3) == 6  # the part comes before the variant that calls it
+    assert validate.mutants_of("mlp") and not [m for m in validate.mutants_of("mlp") if m.name.startswith("_")]
+
+
+@pytest.mark.parametrize("uses", ["shared.py", "_missing.py", "../mlp/_shared.py"])
+def test_a_variant_may_use_only_a_shared_part_of_its_folder(tmp_path, uses):
+    (tmp_path / "mlp").mkdir()
+    (tmp_path / "mlp" / "_shared.py").write_text("X = 1\n")
+    (tmp_path / "mlp" / "shared.py").write_text("# wrong: x\n")
+    variant = tmp_path / "mlp" / "relu_x.py"
+    variant.write_text(f"# wrong: relu\n# uses: {uses}\n")
+    with pytest.raises(ValueError, match="must name a shared part"):
+        validate.read_mutant("mlp", str(variant))

@@ -1,18 +1,6 @@
 # wrong: `seed` is ignored (the global RNG is used as is), so two calls with the same seed give different models
 # hint: deterministic
 # caught by: train_xor(seed=3) called twice returns models with different state_dicts
+# uses: _train_xor.py
 def train_xor(hidden=8, steps=2000, lr=0.1, seed=0):
-    X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    y = torch.tensor([[0.0], [1.0], [1.0], [0.0]])
-    sign = 2 * y - 1
-    model = build_mlp([2, hidden, 1], activation=nn.Tanh)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(steps):
-        logits = model(X)
-        if (sign * logits).min().item() > 2.0:
-            break
-        loss = F.binary_cross_entropy_with_logits(logits, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model
+    return _train_xor_variant(hidden, steps, lr, seed, seeding=None)
