@@ -31,6 +31,7 @@ starts the process directly, as without a server).
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -83,18 +84,34 @@ class Server:
 
     def prepare(self) -> None:
         """Import what every child needs, without running anything that starts a thread pool (every fork
-        checks that the server is still single-threaded)."""
-        import torch
+        checks that the server is still single-threaded), and load what every child would load at its start,
+        so each child pays it once here rather than in its first test."""
         if self.kind == "judge":
+            from autograder import sandbox
+            # The trial jails every judge would start, once here (a judge killed mid-probe would leave the
+            # probe's folder behind), in a thread of their own while torch imports: they mostly wait on their
+            # processes. The thread ends before the first fork.
+            probes = threading.Thread(target=lambda: [sandbox.works(level) for level in sandbox.LEVELS])
+            probes.start()
+            import torch
             import pytest  # noqa: F401
             from autograder import plugin
             plugin._warm_up()  # the part of torch every judge loads at its start (tiny tensors: no threads)
-            from autograder import sandbox
-            for level in sandbox.LEVELS:  # the trial jails every judge would start, once here: a judge killed
-                sandbox.works(level)      # mid-probe would leave the probe's folder behind
+            _load_pytest_plugins()
+            probes.join()
+            _wait_single_threaded()
         else:
+            import torch
             import autograder.worker  # noqa: F401 - the worker files only, by their own imports
+            # What torch imports on first use, a second or so each, that every worker started would pay again
+            # in its first test: symbolic shapes and sympy (the first autograd.grad), dynamo (the first
+            # optimizer step).
+            import torch._dynamo  # noqa: F401
+            import torch.fx.experimental.symbolic_shapes  # noqa: F401
         self.default_threads = torch.get_num_threads()
+        # What is loaded now stays for the server's life: the collector of every child leaves it alone (no
+        # full collection walks torch's objects; pytest collects several times as a judge ends).
+        gc.freeze()
 
     def serve(self) -> None:
         signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -240,6 +257,23 @@ class Server:
         finally:
             sys.stdout.flush()
             os._exit(code)
+
+
+def _load_pytest_plugins() -> None:
+    """Import the pytest plugins installed in the environment (``pytest11`` entry points), as every judge's
+    pytest would at its start: imported once here, each judge finds them loaded."""
+    from importlib.metadata import entry_points
+    for entry in entry_points(group="pytest11"):
+        with contextlib.suppress(Exception):
+            entry.load()
+
+
+def _wait_single_threaded(seconds: float = 5.0) -> None:
+    """Until the threads this process joined have also left the kernel's list (a joined thread may still be
+    ending there for a moment, and every fork counts them)."""
+    deadline = time.monotonic() + seconds
+    while len(os.listdir("/proc/self/task")) > 1 and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def _keep_only(targets: dict[int, int]) -> None:
