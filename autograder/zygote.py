@@ -6,16 +6,20 @@ the time of a ``grade``, ``batch`` or ``validate``, each its own process, so not
 judge can reach a worker:
 
 ``judge``
-    has imported torch, pytest and the grader's pytest plugin. A child: its own session,
+    has imported torch, pytest, the pytest plugins installed (``pytest11`` entry points) and the
+    grader's pytest plugin, and run the sandbox probes every judge would run. A child: its own session,
     the log as stdout and stderr, the results pipe at the requested descriptor number, the
     requested working folder and environment, then ``pytest.main(args)``.
 ``worker``
-    has imported torch and the worker side of the grader only (``sandbox.WORKER_FILES``:
-    nothing that holds solution code or hidden tests). A child goes through the very steps
-    of :mod:`autograder.jail` (namespaces, mounts, ``pivot_root``, the user drop, limits,
-    parent-death signals) and ends by calling the worker's ``main`` instead of exec'ing a
-    new interpreter; its ``autograder`` package then imports from the jail's
-    ``/grader/autograder``.
+    has imported torch (with the part its first ``autograd.grad`` loads) and the worker side of the
+    grader only (``sandbox.WORKER_FILES``: nothing that holds solution code or hidden tests). A
+    child goes through the very steps of :mod:`autograder.jail` (namespaces, mounts,
+    ``pivot_root``, the user drop, limits, parent-death signals) and ends by calling the worker's
+    ``main`` instead of exec'ing a new interpreter; its ``autograder`` package then imports from
+    the jail's ``/grader/autograder``.
+
+What both servers loaded is frozen out of the collector (``gc.freeze``): no collection in a child
+walks torch's objects again.
 
 Protocol: a ``SOCK_SEQPACKET`` Unix socket in a private folder (mode 0700). A request is one
 JSON message whose file descriptors travel with it (``SCM_RIGHTS``); the server answers with
@@ -103,10 +107,10 @@ class Server:
         else:
             import torch
             import autograder.worker  # noqa: F401 - the worker files only, by their own imports
-            # What torch imports on first use, a second or so each, that every worker started would pay again
-            # in its first test: symbolic shapes and sympy (the first autograd.grad), dynamo (the first
-            # optimizer step).
-            import torch._dynamo  # noqa: F401
+            # torch's first autograd.grad imports its symbolic shapes (and sympy, a second or so): nearly every
+            # topic asks for gradients, and each worker started would pay it again in its first test.
+            # (Dynamo, which the first optimizer step imports, is left to the few topics that step: loading it
+            # here cost every grade more CPU than it saved them.)
             import torch.fx.experimental.symbolic_shapes  # noqa: F401
         self.default_threads = torch.get_num_threads()
         # What is loaded now stays for the server's life: the collector of every child leaves it alone (no

@@ -84,8 +84,7 @@ def test_a_forked_worker_holds_its_own_descriptors_and_the_worker_files_only(ser
     else:
         assert MARKER not in environment and "PYTHONHASHSEED=0" in environment, environment
     assert "torch" in modules  # imported before the fork, as the server is there for
-    # and what torch imports on first use (the first autograd.grad, the first optimizer step): not in every worker
-    assert {"torch.fx.experimental.symbolic_shapes", "torch._dynamo"} <= set(modules)
+    assert "torch.fx.experimental.symbolic_shapes" in modules  # what the first autograd.grad loads: not in each worker
     # the check itself sees a judge's modules: this test process holds pytest and the grader's judge side
     assert {"pytest", "autograder.judge"} <= set(beyond_worker_files(sorted(sys.modules)))
 
