@@ -171,12 +171,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: no CUDA device is available here (use cpu or auto)")
     topics = _topics(args.topics, grading) or list(grading.topics)
-    level = _sandbox_level(args)
-    with _progress(len(topics), "grading") as bar, zygote.running():
-        result = judge.grade(args.submission, topics=topics, suite=args.suite, device=args.device,
-                             grading=grading, jobs=args.jobs, level=level,
-                             on_topic_done=lambda t, r: bar.step(f"{t} {report.fmt(r['score'])}/"
-                                                                 f"{report.fmt(r['max_score'])}"))
+    with zygote.running():  # the servers import torch while the sandbox is probed here
+        level = _sandbox_level(args)
+        with _progress(len(topics), "grading") as bar:
+            result = judge.grade(args.submission, topics=topics, suite=args.suite, device=args.device,
+                                 grading=grading, jobs=args.jobs, level=level,
+                                 on_topic_done=lambda t, r: bar.step(f"{t} {report.fmt(r['score'])}/"
+                                                                     f"{report.fmt(r['max_score'])}"))
     text = report.render(result, args.format, grading.visibility, color=args.out is None and sys.stdout.isatty())
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
@@ -207,9 +208,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         shard = batch.parse_shard(args.shard) if args.shard else None
     except batch.BatchError as exc:
         raise UsageError(str(exc)) from None
-    level = _sandbox_level(args)
     try:
-        with zygote.running():
+        with zygote.running():  # the servers import torch while the sandbox is probed here
+            level = _sandbox_level(args)
             result = batch.run(args.root, args.out, topics=topics, suite=args.suite, device=args.device,
                                jobs=args.jobs, force=args.force, shard_spec=shard, level=level, grading=grading)
     except batch.BatchError as exc:
@@ -265,11 +266,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     grading = config_mod.load()
     topics = _topics(args.topics, grading) or list(grading.topics)
-    level = _sandbox_level(args)
     total = sum(2 + len(validate.mutants_of(t)) for t in topics)
-    with _progress(total, "validating") as bar, zygote.running():
-        ok, results, problems = validate.validate(topics, args.device, args.jobs, progress=bar.step, level=level,
-                                                  record_timings=True)
+    with zygote.running():  # the servers import torch while the sandbox is probed here
+        level = _sandbox_level(args)
+        with _progress(total, "validating") as bar:
+            ok, results, problems = validate.validate(topics, args.device, args.jobs, progress=bar.step,
+                                                      level=level, record_timings=True)
     console = Console(highlight=False)
     table = Table(title="validate", box=box.SIMPLE_HEAVY)
     for column in ("topic", "solution", "stub", "known-wrong caught", "status"):

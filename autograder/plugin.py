@@ -372,6 +372,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     for s in state.submissions.values():
         if s.worker is not None:
             s.worker.hits = []
+            s.worker.requests = 0
             s.worker.start_seconds = 0.0
             s.worker.deadline = state.deadline
     alarm = None if state.use_worker or not timeout or _debugging(item.config) else _Alarm(state, item, timeout)
@@ -535,9 +536,12 @@ def _grader_frame(frame: types.FrameType) -> bool:
 
 
 def _audit(sub: Submission | None) -> list[str]:
-    """What the submission replaced in torch during this test (nothing to ask when its worker is gone)."""
+    """What the submission replaced in torch during this test (nothing to ask when its worker is gone, or
+    when the test sent it no request: the worker runs no code of the submission between requests)."""
     worker = sub.worker if sub is not None else None
     if worker is None or worker.proc is None or worker.proc.poll() is not None or worker.import_error:
+        return []
+    if not worker.requests:
         return []
     worker.deadline = time.monotonic() + AUDIT_TIMEOUT
     try:

@@ -94,6 +94,7 @@ class Worker:
         self.deadline: float | None = None
         self.start_seconds = 0.0    # spent starting workers during the current test (not its time)
         self.hits: list[dict] = []  # every forbidden call reported, for the current test
+        self.requests = 0  # sent during the current test (none: no code of the submission ran in it)
         self.serving: list[str] = []  # exercises the worker serves with trusted references (this test's uses)
         self._proxies: dict[int, RemoteObject] = {}
 
@@ -169,6 +170,7 @@ class Worker:
 
     def _request(self, request: dict, deadline: float | None) -> Any:
         generation = self.generation
+        self.requests += 1
         payload, enc = protocol.pack(request, self._outgoing)
         op = request["op"]
         try:

@@ -6,16 +6,20 @@ the time of a ``grade``, ``batch`` or ``validate``, each its own process, so not
 judge can reach a worker:
 
 ``judge``
-    has imported torch, pytest and the grader's pytest plugin. A child: its own session,
+    has imported torch, pytest, the pytest plugins installed (``pytest11`` entry points) and the
+    grader's pytest plugin, and run the sandbox probes every judge would run. A child: its own session,
     the log as stdout and stderr, the results pipe at the requested descriptor number, the
     requested working folder and environment, then ``pytest.main(args)``.
 ``worker``
-    has imported torch and the worker side of the grader only (``sandbox.WORKER_FILES``:
-    nothing that holds solution code or hidden tests). A child goes through the very steps
-    of :mod:`autograder.jail` (namespaces, mounts, ``pivot_root``, the user drop, limits,
-    parent-death signals) and ends by calling the worker's ``main`` instead of exec'ing a
-    new interpreter; its ``autograder`` package then imports from the jail's
-    ``/grader/autograder``.
+    has imported torch (with the part its first ``autograd.grad`` loads) and the worker side of the
+    grader only (``sandbox.WORKER_FILES``: nothing that holds solution code or hidden tests). A
+    child goes through the very steps of :mod:`autograder.jail` (namespaces, mounts,
+    ``pivot_root``, the user drop, limits, parent-death signals) and ends by calling the worker's
+    ``main`` instead of exec'ing a new interpreter; its ``autograder`` package then imports from
+    the jail's ``/grader/autograder``.
+
+What both servers loaded is frozen out of the collector (``gc.freeze``): no collection in a child
+walks torch's objects again.
 
 Protocol: a ``SOCK_SEQPACKET`` Unix socket in a private folder (mode 0700). A request is one
 JSON message whose file descriptors travel with it (``SCM_RIGHTS``); the server answers with
@@ -31,6 +35,7 @@ starts the process directly, as without a server).
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -83,18 +88,34 @@ class Server:
 
     def prepare(self) -> None:
         """Import what every child needs, without running anything that starts a thread pool (every fork
-        checks that the server is still single-threaded)."""
-        import torch
+        checks that the server is still single-threaded), and load what every child would load at its start,
+        so each child pays it once here rather than in its first test."""
         if self.kind == "judge":
+            from autograder import sandbox
+            # The trial jails every judge would start, once here (a judge killed mid-probe would leave the
+            # probe's folder behind), in a thread of their own while torch imports: they mostly wait on their
+            # processes. The thread ends before the first fork.
+            probes = threading.Thread(target=lambda: [sandbox.works(level) for level in sandbox.LEVELS])
+            probes.start()
+            import torch
             import pytest  # noqa: F401
             from autograder import plugin
             plugin._warm_up()  # the part of torch every judge loads at its start (tiny tensors: no threads)
-            from autograder import sandbox
-            for level in sandbox.LEVELS:  # the trial jails every judge would start, once here: a judge killed
-                sandbox.works(level)      # mid-probe would leave the probe's folder behind
+            _load_pytest_plugins()
+            probes.join()
+            _wait_single_threaded()
         else:
+            import torch
             import autograder.worker  # noqa: F401 - the worker files only, by their own imports
+            # torch's first autograd.grad imports its symbolic shapes (and sympy, a second or so): nearly every
+            # topic asks for gradients, and each worker started would pay it again in its first test.
+            # (Dynamo, which the first optimizer step imports, is left to the few topics that step: loading it
+            # here cost every grade more CPU than it saved them.)
+            import torch.fx.experimental.symbolic_shapes  # noqa: F401
         self.default_threads = torch.get_num_threads()
+        # What is loaded now stays for the server's life: the collector of every child leaves it alone (no
+        # full collection walks torch's objects; pytest collects several times as a judge ends).
+        gc.freeze()
 
     def serve(self) -> None:
         signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -240,6 +261,23 @@ class Server:
         finally:
             sys.stdout.flush()
             os._exit(code)
+
+
+def _load_pytest_plugins() -> None:
+    """Import the pytest plugins installed in the environment (``pytest11`` entry points), as every judge's
+    pytest would at its start: imported once here, each judge finds them loaded."""
+    from importlib.metadata import entry_points
+    for entry in entry_points(group="pytest11"):
+        with contextlib.suppress(Exception):
+            entry.load()
+
+
+def _wait_single_threaded(seconds: float = 5.0) -> None:
+    """Until the threads this process joined have also left the kernel's list (a joined thread may still be
+    ending there for a moment, and every fork counts them)."""
+    deadline = time.monotonic() + seconds
+    while len(os.listdir("/proc/self/task")) > 1 and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def _keep_only(targets: dict[int, int]) -> None:

@@ -84,6 +84,7 @@ def test_a_forked_worker_holds_its_own_descriptors_and_the_worker_files_only(ser
     else:
         assert MARKER not in environment and "PYTHONHASHSEED=0" in environment, environment
     assert "torch" in modules  # imported before the fork, as the server is there for
+    assert "torch.fx.experimental.symbolic_shapes" in modules  # what the first autograd.grad loads: not in each worker
     # the check itself sees a judge's modules: this test process holds pytest and the grader's judge side
     assert {"pytest", "autograder.judge"} <= set(beyond_worker_files(sorted(sys.modules)))
 
@@ -192,6 +193,32 @@ def test_a_crashed_judge_server_costs_no_result(tmp_path, capfd, monkeypatch):
         report = judge.grade(folder, topics=["attention"], suite="public", device="cpu")
     assert report["topics"]["attention"]["score"] == 60, report.get("faults")
     assert "judge fork server is not available" in capfd.readouterr().err
+
+
+PREPARE = """
+import gc, json, os, sys
+from importlib.metadata import entry_points
+from autograder import sandbox, zygote
+server = zygote.Server("judge", sys.argv[1])
+server.prepare()
+print(json.dumps({"threads": len(os.listdir("/proc/self/task")), "frozen": gc.get_freeze_count(),
+                  "probed": sandbox.works.cache_info().currsize,
+                  "plugins missing": [e.module for e in entry_points(group="pytest11") if e.module not in sys.modules]}))
+"""
+
+
+def test_a_judge_server_loads_what_every_judge_would_load_and_can_fork(tmp_path):
+    """The sandbox probes ran (in a thread of their own, ended), pytest's installed plugins are imported and what
+    was loaded is out of the children's collections."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=REPO_ROOT)  # as zygote.running starts servers
+    done = subprocess.run([sys.executable, "-s", "-c", PREPARE, str(tmp_path / "judge.sock")], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    facts = json.loads(done.stdout.splitlines()[-1])
+    assert facts["threads"] == 1  # a fork now is safe
+    assert facts["probed"] == len(sandbox.LEVELS)
+    assert facts["plugins missing"] == []
+    assert facts["frozen"] > 0
 
 
 def test_a_server_refuses_to_fork_while_it_runs_threads(tmp_path):
