@@ -184,6 +184,7 @@ class Server:
                 traceback.print_exc()
             finally:
                 os._exit(code)
+        print(f"forked {self.kind} {pid}", flush=True)  # the server's log: one line per child
         return pid
 
     def reap(self) -> None:
@@ -492,6 +493,18 @@ def start_worker(spec: dict, log: int, channel_fd: int) -> Child | None:
 
 
 # =========================================================================== lifetime
+
+def forked(kind: str) -> int:
+    """How many children the server of ``kind`` named by the environment has forked so far (0: none runs)."""
+    path = os.environ.get(ENV[kind])
+    if not path:
+        return 0
+    try:
+        with open(os.path.join(os.path.dirname(path), f"{kind}.log"), encoding="utf-8") as log:
+            return sum(line.startswith(f"forked {kind} ") for line in log)
+    except OSError:
+        return 0
+
 
 @contextlib.contextmanager
 def running(kinds: tuple[str, ...] = KINDS) -> Iterator[dict[str, subprocess.Popen]]:

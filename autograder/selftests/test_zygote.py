@@ -167,8 +167,10 @@ def test_grading_forks_its_judges_and_workers(servers, tmp_path, monkeypatch):
         raise AssertionError(f"a process was started directly: {args[0][:4]}")
     monkeypatch.setattr(judge.subprocess, "Popen", no_new_process)
     folder = make_submission(tmp_path / "submission")
+    before = {kind: zygote.forked(kind) for kind in zygote.KINDS}
     report = judge.grade(folder, topics=["attention"], suite="public", device="cpu", keep_dir=str(tmp_path / "work"))
     assert report["topics"]["attention"]["score"] == 60, report.get("faults")
+    assert zygote.forked("judge") == before["judge"] + 1 and zygote.forked("worker") > before["worker"]  # logged
     with open(tmp_path / "work" / "attention.pytest.log", encoding="utf-8") as f:
         assert "fork server is not available" not in f.read()  # the judge forked its workers too
 
@@ -179,6 +181,7 @@ def test_without_a_server_a_worker_starts_directly(tmp_path, monkeypatch):
     try:
         assert isinstance(worker.proc, subprocess.Popen)
         assert remote.RemoteModule(worker, "mlp.py").VALUE == 42
+        assert zygote.forked("worker") == 0
     finally:
         worker.close()
 
