@@ -10,7 +10,10 @@ The course (:mod:`autograder.nbgrader_course`) writes one notebook per topic:
 
 The first test cell of a topic grades the module with :func:`autograder.judge.grade`, exactly as
 ``python -m autograder grade`` does (sandboxed worker, time limits, forbidden calls, points of
-``grading.yml``), on every suite this checkout holds; the result is kept until the module changes.
+``grading.yml``), on every suite this checkout holds, and says which sandbox the worker ran in; the
+result is kept until the module changes. When the kernel's environment names the grader's fork servers
+(:func:`autograder.zygote.running`, entered by whoever runs ``nbgrader autograde``), its judge and worker
+are forked by them, jailed as in ``grade``; otherwise they start as new processes.
 :func:`score` then returns the points that exercise's tests of that suite earned, and nbgrader takes
 the cell's value as partial credit, so a topic's cells add up to the grader's topic score.
 
@@ -30,7 +33,7 @@ import sys
 import tempfile
 
 from autograder import config as config_mod
-from autograder import judge
+from autograder import judge, sandbox
 
 #: The device the course is graded on; its points are those of the tests collected for it.
 DEVICE = "cpu"
@@ -82,7 +85,7 @@ def topic(line: str, cell: str) -> None:
 
 def score(topic: str, exercise: str, suite: str, of: float) -> float:
     """The points ``exercise``'s tests of ``suite`` earn (at most ``of``, the cell's points), with a line
-    per test lost."""
+    per test lost (and, from the cell that graded the module, the sandbox it ran in)."""
     result, hidden_ran = _grade(topic)
     tests = [t for t in result["tests"] if t["exercise"] == exercise and t["suite"] in (suite, "-")]
     earned, lines = cell_score(tests, exercise, suite, of, exact=hidden_ran)
@@ -141,5 +144,6 @@ def _grade(topic: str) -> tuple[dict, bool]:
         if report.get("faults"):
             raise CourseError(f"the grader failed on {topic}: {report['faults'][0].splitlines()[0]} "
                               f"(python -m autograder grade FOLDER --topics {topic} shows why)")
+        print(f"{topic} graded in the {sandbox.summary(report['sandbox']['level'])}")
         _graded[key] = (report["topics"][topic], hidden)
     return _graded[key]
