@@ -1,6 +1,7 @@
 """Building blocks for the grader's own tests: small submissions and small configurations."""
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -35,6 +36,14 @@ def stub_text(topic: str = "attention") -> str:
     """The untouched exercise module a student starts from."""
     with open(os.path.join(source.EXERCISES, f"{topic}.py"), encoding="utf-8") as f:
         return f.read()
+
+
+def with_definition(text: str, donor: str, name: str, note: str) -> str:
+    """``text`` with the top-level function or class ``name`` of the module ``donor`` appended after a
+    ``# ---- note ----`` line, so it replaces ``text``'s own."""
+    node = next(n for n in ast.parse(donor).body
+                if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == name)
+    return f"{text}\n\n# ---- {note} ----\n{ast.get_source_segment(donor, node)}\n"
 
 
 def attack_text(attack: str, topic: str = "attention") -> str:

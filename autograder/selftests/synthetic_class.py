@@ -17,7 +17,6 @@ sorted order of the ids, so any half of the class holds a bit of everything.
 """
 from __future__ import annotations
 
-import ast
 import os
 import tempfile
 import zipfile
@@ -25,7 +24,7 @@ import zipfile
 from autograder import config as config_mod
 from autograder import validate
 from autograder.config import REPO_ROOT
-from autograder.selftests.helpers import attack_text, make_config, solution_text, stub_text
+from autograder.selftests.helpers import attack_text, make_config, solution_text, stub_text, with_definition
 
 TOPICS = ("attention",)  # every student's modules; the class is graded on these
 SIZE = 40
@@ -82,10 +81,7 @@ def kinds(topics: tuple[str, ...] = TOPICS) -> dict[str, dict[str, str] | None]:
 
 def unfinished(topic: str, exercise: str) -> str:
     """The solution with one exercise (a function or class) as the stub has it: appended, so it wins."""
-    stub = stub_text(topic)
-    node = next(n for n in ast.parse(stub).body
-                if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == exercise)
-    return f"{solution_text(topic)}\n\n# ---- not finished ----\n{ast.get_source_segment(stub, node)}\n"
+    return with_definition(solution_text(topic), stub_text(topic), exercise, "not finished")
 
 
 def mutant_text(topic: str, name: str) -> str:
