@@ -1,12 +1,20 @@
 """The nbgrader course: `python -m autograder nbgrader COURSE`, graded by nbgrader itself, agrees with `grade`.
 
 One real run (a module fixture): the course is built, `nbgrader generate_assignment` releases it, three
-students submit (the solutions; the untouched release; the release with an attention answer that forgets
-the 1/sqrt(E) scaling and ignores need_weights, for partial credit), `nbgrader autograde` grades them and `generate_feedback`
-writes the wrong one's feedback, while `python -m autograder grade` grades the code of the same answer
-cells. Every notebook is checked for its points and its release, but only the topics of CHECKED are
-autograded (the file takes about 80 s of CPU time, most of it grading, twice, the autograded notebooks);
-AUTOGRADER_NBGRADER_TOPICS=all (or a comma-separated list) autogrades the others too.
+students submit, `nbgrader autograde` grades them and `generate_feedback` writes the wrong one's attention
+feedback, while `python -m autograder grade` grades the code of the same answer cells. The students, chosen
+so that every topic is checked with a score between nothing and everything at little cost:
+
+* ``partial``: every notebook, each with some of its points: in attention, an answer that forgets the
+  1/sqrt(E) scaling and ignores need_weights (a cell with partial credit); in every other topic, the
+  release with one cheap exercise (:data:`FINISHED`) answered as the solution does, so each of these
+  notebooks has cells with all of their points and cells with none, the release's own;
+* ``solutions`` (all the points) and ``release`` (untouched: none) in the topics of
+  AUTOGRADER_NBGRADER_TOPICS (comma-separated; ``all``: every topic; default ``attention``, the one topic
+  whose partial answer is not the release's: a solved topic costs its whole suite, twice).
+
+The kernels' judges and workers are forked by one pair of fork servers for the whole autograde
+(:func:`autograder.zygote.running`, through the kernels' environment), as `grade` forks its own.
 """
 import json
 import os
@@ -17,19 +25,29 @@ import textwrap
 
 import pytest
 
-from autograder import config, nbgrader_cells, nbgrader_course, source, validate
+from autograder import config, nbgrader_cells, nbgrader_course, sandbox, source, validate, zygote
 from autograder.config import REPO_ROOT
-from autograder.selftests.helpers import SDPA_WITHOUT_SCALING
+from autograder.selftests.helpers import SDPA_WITHOUT_SCALING, with_definition
 
 GRADING = config.load()
-CHECKED = os.environ.get("AUTOGRADER_NBGRADER_TOPICS", "attention,mlp")
+CHECKED = os.environ.get("AUTOGRADER_NBGRADER_TOPICS", "attention")
 TOPICS = list(GRADING.topics) if CHECKED == "all" else CHECKED.split(",")
-WRONG = "partial"  # the student whose attention forgets the scaling
-ENV = {**os.environ, "PATH": os.pathsep.join((os.path.dirname(sys.executable), os.environ.get("PATH", "")))}
+WRONG = "partial"  # the student with some of the points of every topic
+# the exercise the partial student finished in each topic but attention: one whose tests take the solution
+# well under a second (autograder/timings.json), so the topic costs little more than the release
+FINISHED = {"mlp": "build_mlp", "embeddings": "cosine_similarity", "pooling": "global_avg_pool2d",
+            "transformer": "PositionalEncoding", "autoencoder": "add_noise", "optimizers": "minibatches",
+            "regularization": "EarlyStopping", "batchnorm": "BatchNormFunction",
+            "initialization": "calculate_fan_in_and_fan_out", "finetuning": "unfreeze"}
+
+
+def environment() -> dict:
+    """This process's environment (the fork servers it runs included) and the interpreter's bin/ on PATH."""
+    return {**os.environ, "PATH": os.pathsep.join((os.path.dirname(sys.executable), os.environ.get("PATH", "")))}
 
 
 def cli(*args, cwd=REPO_ROOT, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, env=ENV, timeout=timeout)
+    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, env=environment(), timeout=timeout)
 
 
 def cells(notebook: dict) -> dict[str, dict]:
@@ -41,6 +59,10 @@ def text(cell: dict) -> str:
     return "".join(cell["source"])
 
 
+def output(cell: dict) -> str:
+    return "".join(text for out in cell.get("outputs", []) for text in out.get("text", ""))
+
+
 def read(path) -> dict:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
@@ -49,6 +71,19 @@ def read(path) -> dict:
 def answer_module(cell_text: str) -> str:
     """The module an answer cell writes (what `%%topic` writes: its first line left blank)."""
     return "\n" + cell_text.split("\n", 1)[1]
+
+
+def answers(root) -> dict[str, dict[str, str]]:
+    """student -> topic -> the text of the answer cell they submit."""
+    source_dir, release_dir = (root / step / nbgrader_course.ASSIGNMENT for step in ("source", "release"))
+    solution = {t: source.strip_markers(text(cells(read(source_dir / f"{t}.ipynb"))["answer"])) for t in GRADING.topics}
+    release = {t: text(cells(read(release_dir / f"{t}.ipynb"))["answer"]) for t in GRADING.topics}
+    with open(os.path.join(validate.MUTANTS, "attention", "mha_need_weights_ignored.py"), encoding="utf-8") as f:
+        loses_some_tests = f.read()  # of MultiHeadAttention's: partial credit in one cell
+    partial = {t: with_definition(release[t], answer_module(solution[t]), exercise, "finished")
+               for t, exercise in FINISHED.items()}
+    partial["attention"] = "\n\n".join((solution["attention"], textwrap.dedent(SDPA_WITHOUT_SCALING), loses_some_tests))
+    return {"solutions": {t: solution[t] for t in TOPICS}, "release": {t: release[t] for t in TOPICS}, WRONG: partial}
 
 
 # --------------------------------------------------------------------------- one real run
@@ -63,35 +98,29 @@ def course(tmp_path_factory):
     assert released.returncode == 0, released.stderr
     assignment = root / "release" / nbgrader_course.ASSIGNMENT
 
-    answers = {}  # student -> topic -> answer cell text
-    for topic in TOPICS:
-        solution = text(cells(read(root / "source" / nbgrader_course.ASSIGNMENT / f"{topic}.ipynb"))["answer"])
-        answers.setdefault("solutions", {})[topic] = source.strip_markers(solution)
-        answers.setdefault("release", {})[topic] = text(cells(read(assignment / f"{topic}.ipynb"))["answer"])
-    with open(os.path.join(validate.MUTANTS, "attention", "mha_need_weights_ignored.py"), encoding="utf-8") as f:
-        loses_some_tests = f.read()  # of MultiHeadAttention's: partial credit in one cell
-    answers[WRONG] = {"attention": "\n\n".join((answers["solutions"]["attention"],
-                                                 textwrap.dedent(SDPA_WITHOUT_SCALING), loses_some_tests))}
-
+    submitted = answers(root)
     graders = {}
-    for student, modules in answers.items():
+    for student, modules in submitted.items():
         folder = base / "modules" / student
         folder.mkdir(parents=True)
-        submitted = root / "submitted" / student / nbgrader_course.ASSIGNMENT
-        submitted.mkdir(parents=True)
+        notebooks = root / "submitted" / student / nbgrader_course.ASSIGNMENT
+        notebooks.mkdir(parents=True)
         for topic, answer in modules.items():
             (folder / f"{topic}.py").write_text(answer_module(answer), encoding="utf-8")
             notebook = read(assignment / f"{topic}.ipynb")  # the release, answered (or left as it is)
             cells(notebook)["answer"]["source"] = answer
-            (submitted / f"{topic}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+            (notebooks / f"{topic}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
         graders[student] = subprocess.Popen(  # the same code, graded by the grader, meanwhile
             [sys.executable, "-m", "autograder", "grade", str(folder), "--topics", ",".join(modules), "--jobs", "1",
              "--device", nbgrader_cells.DEVICE,
              "--format", "json", "--out", str(base / f"{student}.json")],
             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    graded = cli("nbgrader", "autograde", "--log-level=WARN", cwd=root)
-    feedback = cli("nbgrader", "generate_feedback", "--student", WRONG, "--log-level=WARN", cwd=root)
+    with zygote.running():  # the kernels find the servers in the environment nbgrader passes on to them
+        graded = cli("nbgrader", "autograde", "--log-level=WARN", cwd=root)
+        feedback = cli("nbgrader", "generate_feedback", "--student", WRONG, "--notebook", "attention",
+                       "--log-level=WARN", cwd=root)
+        forked = {kind: zygote.forked(kind) for kind in zygote.KINDS}
     for process in graders.values():
         process.wait(timeout=600)
     assert graded.returncode == 0, graded.stderr[-3000:]
@@ -101,18 +130,22 @@ def course(tmp_path_factory):
 
     scores = {}  # student -> topic -> {"score", "max_score", "cells": {grade_id: score}}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        for student in answers:
+        for student in submitted:
             for nb in gradebook.find_submission(nbgrader_course.ASSIGNMENT, student).notebooks:
                 scores.setdefault(student, {})[nb.name] = {
                     "score": nb.score, "max_score": nb.max_score,
                     "cells": {g.name: g.score for g in nb.grades}}
-    return {"root": root, "answers": answers, "scores": scores,
-            "grades": {s: read(base / f"{s}.json") for s in answers}}
+    return {"root": root, "answers": submitted, "scores": scores, "forked": forked,
+            "grades": {s: read(base / f"{s}.json") for s in submitted}}
+
+
+def autograded(course, student: str, topic: str) -> dict:
+    return read(course["root"] / "autograded" / student / nbgrader_course.ASSIGNMENT / f"{topic}.ipynb")
 
 
 def test_every_notebook_is_worth_its_topic_and_each_exercise_its_points(course):
     for topic, settings in GRADING.topics.items():
-        graded = course["scores"]["release"][topic]
+        graded = course["scores"][WRONG][topic]
         assert graded["max_score"] == pytest.approx(settings.max_score, abs=1e-6), topic
         source_cells = cells(read(course["root"] / "source" / nbgrader_course.ASSIGNMENT / f"{topic}.ipynb"))
         for exercise, exercise_settings in settings.exercises.items():
@@ -136,19 +169,35 @@ def test_the_release_holds_no_solution_and_no_hidden_test(course):
         assert everything.count('raise NotImplementedError("fill in') == solution.count(source.BEGIN), topic
 
 
+def disagreements(graded: dict, scored: dict) -> list[str]:
+    """Where nbgrader's scores of one notebook (``scored``) differ from the grader's report of its topic
+    (``graded``): cell by cell (a test cell's points are its exercise's tests of its suite), then in total."""
+    by_cell = {}
+    for test in graded["tests"]:
+        key = f"{test['exercise']}-{test['suite']}"
+        by_cell[key] = by_cell.get(key, 0.0) + test["score"]
+    test_cells = {g: s for g, s in scored["cells"].items() if g.endswith(("-public", "-hidden"))}
+    found = [f"{g}: no such cell in the notebook" for g in by_cell if g not in test_cells]
+    found += [f"{g}: nbgrader {s} != grader {by_cell.get(g, 0.0)}" for g, s in test_cells.items()
+              if s != pytest.approx(by_cell.get(g, 0.0), abs=1e-4)]
+    for key in ("score", "max_score"):
+        if scored[key] != pytest.approx(graded[key], abs=1e-4 if key == "score" else 1e-6):
+            found.append(f"{key}: nbgrader {scored[key]} != grader {graded[key]}")
+    return found
+
+
+def test_every_topic_is_checked_with_and_without_points(course):
+    assert set(FINISHED) == set(GRADING.topics) - {"attention"}
+    assert set(course["grades"][WRONG]["topics"]) == set(GRADING.topics) == set(course["scores"][WRONG])
+    for student in ("solutions", "release"):
+        assert set(course["grades"][student]["topics"]) == set(TOPICS)
+
+
 @pytest.mark.parametrize("student", ["solutions", "release", WRONG])
 def test_nbgrader_scores_equal_the_graders_topic_by_topic_and_cell_by_cell(course, student):
     grades, scores = course["grades"][student], course["scores"][student]
     for topic, graded in grades["topics"].items():
-        by_cell = {}
-        for test in graded["tests"]:
-            key = f"{test['exercise']}-{test['suite']}"
-            by_cell[key] = by_cell.get(key, 0.0) + test["score"]
-        for grade_id, score in scores[topic]["cells"].items():
-            if grade_id.endswith(("-public", "-hidden")):
-                assert score == pytest.approx(by_cell.get(grade_id, 0.0), abs=1e-4), (topic, grade_id)
-        assert scores[topic]["score"] == pytest.approx(graded["score"], abs=1e-4), topic
-        assert scores[topic]["max_score"] == pytest.approx(graded["max_score"], abs=1e-6), topic
+        assert disagreements(graded, scores[topic]) == [], topic
     expected = {"solutions": lambda g: g["score"] == g["max_score"], "release": lambda g: g["score"] == 0,
                 WRONG: lambda g: 0 < g["score"] < g["max_score"]}[student]
     assert all(expected(g) for g in grades["topics"].values()), {t: g["score"] for t, g in grades["topics"].items()}
@@ -157,6 +206,37 @@ def test_nbgrader_scores_equal_the_graders_topic_by_topic_and_cell_by_cell(cours
         partial = [g for g, score in scores["attention"]["cells"].items()
                    if 0 < score < points[g]["metadata"]["nbgrader"]["points"]]
         assert partial == ["MultiHeadAttention-hidden"]
+
+
+def test_the_cross_check_names_a_cell_or_a_total_that_differs(course):
+    graded, scored = course["grades"][WRONG]["topics"]["attention"], course["scores"][WRONG]["attention"]
+    assert disagreements(graded, scored) == []
+    one_cell_off = {**scored, "cells": {**scored["cells"], "softmax-public": scored["cells"]["softmax-public"] - 0.5}}
+    assert disagreements(graded, one_cell_off) == [
+        f"softmax-public: nbgrader {one_cell_off['cells']['softmax-public']} != grader "
+        f"{scored['cells']['softmax-public']}"]
+    cell_missing = {**scored, "cells": {g: s for g, s in scored["cells"].items() if g != "causal_mask-hidden"}}
+    assert disagreements(graded, cell_missing) == ["causal_mask-hidden: no such cell in the notebook"]
+    moved = [dict(t, exercise="softmax") if (t["exercise"], t["suite"]) == ("causal_mask", "public") else t
+             for t in graded["tests"]]  # the same total, the tests of one cell counted in another
+    assert [d.split(":")[0] for d in disagreements({**graded, "tests": moved}, scored)] == [
+        "softmax-public", "causal_mask-public"]
+    assert disagreements({**graded, "score": graded["score"] + 1}, scored) == [
+        f"score: nbgrader {scored['score']} != grader {graded['score'] + 1}"]
+
+
+def test_the_kernels_grade_in_the_graders_sandbox_forked_by_the_servers(course):
+    notebooks = 0
+    for student, modules in course["answers"].items():
+        level = course["grades"][student]["sandbox"]["level"]
+        assert course["grades"][student]["sandbox"] == sandbox.describe(level)
+        for topic in modules:
+            said = "".join(output(c) for c in cells(autograded(course, student, topic)).values())
+            assert f"{topic} graded in the {sandbox.summary(level)}\n" in said, (student, topic)
+            assert "fork server is not available" not in said, (student, topic)
+            notebooks += 1
+    # one judge per notebook (each starts its worker), none started directly
+    assert course["forked"]["judge"] >= notebooks and course["forked"]["worker"] >= notebooks, course["forked"]
 
 
 def test_feedback_shows_points_and_lost_tests_but_no_hidden_test(course):
