@@ -13,8 +13,9 @@ so that every topic is checked with a score between nothing and everything at li
   AUTOGRADER_NBGRADER_TOPICS (comma-separated; ``all``: every topic; default ``attention``, the one topic
   whose partial answer is not the release's: a solved topic costs its whole suite, twice).
 
-The kernels' judges and workers are forked by one pair of fork servers for the whole autograde
-(:func:`autograder.zygote.running`, through the kernels' environment), as `grade` forks its own.
+The kernels' judges and workers are forked by one pair of fork servers for the whole autograde (the
+``fork_servers`` fixture: :func:`autograder.zygote.running`, found through the kernels' environment), as
+`grade` forks its own.
 """
 import json
 import os
@@ -89,7 +90,7 @@ def answers(root) -> dict[str, dict[str, str]]:
 # --------------------------------------------------------------------------- one real run
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, fork_servers):  # the kernels find the servers in the environment nbgrader passes on
     base = tmp_path_factory.mktemp("nbgrader")
     root = base / "course"
     built = cli(sys.executable, "-m", "autograder", "nbgrader", str(root))
@@ -116,11 +117,10 @@ def course(tmp_path_factory):
              "--format", "json", "--out", str(base / f"{student}.json")],
             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    with zygote.running():  # the kernels find the servers in the environment nbgrader passes on to them
-        graded = cli("nbgrader", "autograde", "--log-level=WARN", cwd=root)
-        feedback = cli("nbgrader", "generate_feedback", "--student", WRONG, "--notebook", "attention",
-                       "--log-level=WARN", cwd=root)
-        forked = {kind: zygote.forked(kind) for kind in zygote.KINDS}
+    graded = cli("nbgrader", "autograde", "--log-level=WARN", cwd=root)
+    feedback = cli("nbgrader", "generate_feedback", "--student", WRONG, "--notebook", "attention",
+                   "--log-level=WARN", cwd=root)
+    forked = {kind: zygote.forked(kind) for kind in zygote.KINDS}
     for process in graders.values():
         process.wait(timeout=600)
     assert graded.returncode == 0, graded.stderr[-3000:]
