@@ -7,8 +7,9 @@ each a median over N repeats (wall and CPU time, the CPU of every process the st
    grade as run by default (``--jobs 2``);
 2. the same hidden tests in one plain in-process pytest (``pytest autograder/hidden --impl solutions``),
    and the ratio of the two, per topic and in total (the cost of isolation);
-3. nbgrader's ``autograde`` of the course ``python -m autograder nbgrader COURSE`` writes, when that verb
-   exists and the course holds submissions (otherwise a line says why it is skipped);
+3. nbgrader's ``autograde`` of the course ``python -m autograder nbgrader COURSE`` writes, one student who
+   submits the solutions, against ``grade`` of the same modules (every suite): nbgrader's cells call the same
+   grader, so the ratio is what nbgrader adds around it;
 4. ``batch`` of ``--batch`` copies of the solutions (default 20; 0 skips it) at ``--jobs 1`` and ``--jobs 2``,
    on the hidden suite of ``--batch-topics`` (default: attention, so that the step takes minutes, not an hour);
 5. with ``--validate``, the whole ``validate`` (long; it rewrites ``autograder/timings.json``, which is
@@ -43,10 +44,10 @@ from autograder import sandbox  # noqa: E402
 PYTHON = sys.executable
 SOLUTIONS = os.path.join(REPO_ROOT, "solutions")
 TARGETS = {"hidden grade of the solutions, --jobs 2 (s, wall)": 30.0, "validate (s, wall)": 360.0,
-           "batch throughput (--jobs 2 / --jobs 1)": 1.8,
+           "batch throughput (--jobs 2 / --jobs 1)": 1.8, "nbgrader autograde / grade of the same course (wall)": 10.0,
            "isolation overhead (grade / in-process pytest, wall)": 1.3,
            "isolation overhead (grade / in-process pytest, CPU)": 1.3}
-FLOORS = {"batch throughput (--jobs 2 / --jobs 1)"}  # targets a figure must reach, not stay under
+FLOORS = {"batch throughput (--jobs 2 / --jobs 1)", "nbgrader autograde / grade of the same course (wall)"}  # targets a figure must reach, not stay under
 
 
 # --------------------------------------------------------------------------- measuring
@@ -54,10 +55,10 @@ FLOORS = {"batch throughput (--jobs 2 / --jobs 1)"}  # targets a figure must rea
 class Measured:
     """Wall and CPU seconds of one command (CPU: user + system of every process it started)."""
 
-    def __init__(self, argv: list[str], cwd: str = REPO_ROOT):
+    def __init__(self, argv: list[str], cwd: str = REPO_ROOT, env: dict | None = None):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
-        self.done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+        self.done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
         self.wall = time.monotonic() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -155,21 +156,41 @@ def plain_pytest(repeats: int, workdir: str, files: list[str]) -> dict:
     return {"wall": median(walls), "cpu": median(cpus), "topics": {t: median(v) for t, v in topics.items()}}
 
 
-def nbgrader_autograde(workdir: str) -> dict | str:
-    """The hook for nbgrader: ``python -m autograder nbgrader COURSE`` writes the course; ``nbgrader autograde``,
-    run in it (README: "An nbgrader course"), grades what its ``submitted/`` holds. Returns the figures, or
-    why this step is skipped."""
+def nbgrader_autograde(workdir: str, topics: list[str]) -> dict | str:
+    """nbgrader's ``autograde`` of the course ``python -m autograder nbgrader COURSE`` writes (README: "An nbgrader
+    course"), one student who submits the solutions in the released notebooks, against ``grade`` of the same
+    modules on the same suites. Returns the figures, or why this step is skipped."""
     course = os.path.join(workdir, "course")
+    env = {**os.environ, "PATH": os.pathsep.join((os.path.dirname(PYTHON), os.environ.get("PATH", "")))}
     made = subprocess.run([PYTHON, "-m", "autograder", "nbgrader", course], cwd=REPO_ROOT, capture_output=True,
                           text=True)
     if made.returncode != 0:
         last = (made.stderr.strip().splitlines() or ["no message"])[-1]
         return f"skipped: `python -m autograder nbgrader` is not available here ({last[-200:]})"
-    submitted = os.path.join(course, "submitted")
-    if not os.path.isdir(submitted) or not os.listdir(submitted):
-        return "skipped: the nbgrader course holds no submissions to autograde"
-    m = Measured([PYTHON, "-m", "nbgrader", "autograde"], cwd=course)
-    return {"wall": m.wall, "cpu": m.cpu}
+    released = subprocess.run([PYTHON, "-m", "nbgrader", "generate_assignment", "--log-level=WARN"], cwd=course,
+                              capture_output=True, text=True, env=env)
+    if released.returncode != 0:
+        return f"skipped: nbgrader generate_assignment failed ({released.stderr.strip()[-200:]})"
+    from autograder import nbgrader_course, source
+    modules = os.path.join(workdir, "nbgrader-modules")
+    submitted = os.path.join(course, "submitted", "solutions", nbgrader_course.ASSIGNMENT)
+    os.makedirs(modules)
+    os.makedirs(submitted)
+    for topic in topics:
+        with open(os.path.join(course, "release", nbgrader_course.ASSIGNMENT, f"{topic}.ipynb"), encoding="utf-8") as f:
+            notebook = json.load(f)
+        with open(os.path.join(SOLUTIONS, f"{topic}.py"), encoding="utf-8") as f:
+            module = source.strip_markers(f.read())
+        answer = next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "answer")
+        answer["source"] = f"%%topic {topic}\n{module}"
+        with open(os.path.join(submitted, f"{topic}.ipynb"), "w", encoding="utf-8") as f:
+            json.dump(notebook, f)
+        with open(os.path.join(modules, f"{topic}.py"), "w", encoding="utf-8") as f:
+            f.write(module)
+    graded = Measured([PYTHON, "-m", "nbgrader", "autograde", "--log-level=WARN"], cwd=course, env=env)
+    ours = Measured([PYTHON, "-m", "autograder", "grade", modules, "--suite", "all", "--topics", ",".join(topics),
+                     "--device", "cpu"])
+    return {"wall": graded.wall, "cpu": graded.cpu, "grade_wall": ours.wall, "grade_cpu": ours.cpu}
 
 
 def batch(copies: int, jobs: int, workdir: str, topics_arg: list[str]) -> dict:
@@ -228,7 +249,9 @@ def render(figures: dict) -> str:
               f"| ratio | {grade['wall'] / plain['wall']:.2f} | {grade['cpu'] / plain['cpu']:.2f} |"]
     lines += ["", "## Other steps", ""]
     nb = figures["nbgrader"]
-    lines.append("- nbgrader autograde: " + (nb if isinstance(nb, str) else f"{nb['wall']:.1f} s wall, {nb['cpu']:.1f} s CPU"))
+    lines.append("- nbgrader autograde of the course (one student submitting the solutions): " + (
+        nb if isinstance(nb, str) else f"{nb['wall']:.1f} s wall, {nb['cpu']:.1f} s CPU; `grade --suite all` of the "
+        f"same modules: {nb['grade_wall']:.1f} s wall, {nb['grade_cpu']:.1f} s CPU"))
     grade2 = figures["grade2"]
     lines.append(f"- the whole hidden grade as run by default (`--jobs 2`): {grade2['wall']:.1f} s wall, "
                  f"{grade2['cpu']:.1f} s CPU")
@@ -286,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["pytest"] = plain_pytest(args.repeats, workdir, files)
         print(f"in-process pytest: {figures['pytest']['wall']:.1f} s wall, {figures['pytest']['cpu']:.1f} s CPU",
               flush=True)
-        figures["nbgrader"] = nbgrader_autograde(workdir)
+        figures["nbgrader"] = nbgrader_autograde(workdir, topics)
         print("nbgrader autograde:", figures["nbgrader"], flush=True)
         if args.batch:
             figures["batch"] = {}
@@ -304,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if "validate" in figures:
         figures["against"]["validate (s, wall)"] = figures["validate"]["wall"]
+    if isinstance(figures["nbgrader"], dict):
+        nb = figures["nbgrader"]
+        figures["against"]["nbgrader autograde / grade of the same course (wall)"] = nb["wall"] / nb["grade_wall"]
     if "batch" in figures:  # a throughput ratio: higher is better, so its target is a floor
         figures["against"]["batch throughput (--jobs 2 / --jobs 1)"] = figures["batch"][1]["wall"] / figures["batch"][2]["wall"]
     text = render(figures)
