@@ -233,9 +233,11 @@ def _first_line(message: str) -> str:
 
 def grade_student(student: Student, out: str, *, topics: list[str], suite: str, device: str,
                   grading: config_mod.Grading, level: str,
-                  grade: Callable[..., dict] | None = None, cancel: threading.Event | None = None) -> dict:
+                  grade: Callable[..., dict] | None = None, cancel: threading.Event | None = None,
+                  threads: int | None = None) -> dict:
     """Grade one student and write its JSON and feedback; never raises for the student's sake (only
-    :class:`autograder.judge.Cancelled` once ``cancel`` is set, and then writes nothing)."""
+    :class:`autograder.judge.Cancelled` once ``cancel`` is set, and then writes nothing). ``threads``: torch's
+    threads in each of its judges and workers (default: torch's own number)."""
     grade = grade or judge.grade
     max_score = sum(grading.topics[t].max_score for t in topics)
     record: dict
@@ -247,7 +249,7 @@ def grade_student(student: Student, out: str, *, topics: list[str], suite: str, 
             os.makedirs(unpacked)
             folder = extract_zip(student.path, unpacked)
         result = grade(folder, topics=topics, suite=suite, device=device, grading=grading, jobs=1, level=level,
-                       cancel=cancel)
+                       cancel=cancel, threads=threads)
         status = GRADED if not result.get("faults") else f"{FAULT}: {_first_line(result['faults'][0])}"
         record = {"student": student.id, "status": status, **result}
     except ArchiveError as exc:
@@ -583,8 +585,11 @@ def run(root: str, out: str, *, topics: list[str] | None = None, suite: str = "a
     stop = threading.Event()  # set on interruption: the students in progress are abandoned
     with interrupted_by_signals(stop):
         with Progress(len(todo), stream) as progress, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            # students graded at once share the cores: one thread each, as topics graded at once have
+            threads = 1 if jobs > 1 else None
             futures = [pool.submit(grade_student, s, out, topics=topics, suite=suite, device=device,
-                                   grading=grading, level=level, grade=grade, cancel=stop) for s in todo]
+                                   grading=grading, level=level, grade=grade, cancel=stop, threads=threads)
+                       for s in todo]
             try:
                 for future in as_completed(futures):
                     record = future.result()

@@ -51,7 +51,22 @@ def torch_state() -> dict[str, Any]:
     """torch's global settings a submission might change and a test relies on."""
     return {"default dtype": torch.get_default_dtype(), "grad mode": torch.is_grad_enabled(),
             "deterministic algorithms": torch.are_deterministic_algorithms_enabled(),
-            "threads": torch.get_num_threads(), "anomaly detection": torch.is_anomaly_enabled()}
+            "threads": torch.get_num_threads(), "anomaly detection": torch.is_anomaly_enabled(),
+            "TF32 matmuls": torch.backends.cuda.matmul.allow_tf32,
+            "TF32 convolutions": torch.backends.cudnn.allow_tf32}
+
+
+def full_float32() -> None:
+    """No TF32 on CUDA, wherever a test or a submission computes (judge, worker, local runs).
+
+    The float32 tolerances (``grading.yml``: rtol 1.3e-6, atol 1e-5) are those of IEEE float32, on CPU and
+    CUDA alike. TF32 keeps 10 mantissa bits (relative error ~5e-4), and torch lets cuDNN convolutions use it
+    by default: a correct convolution written as unfold + matmul (no TF32) would then differ from
+    ``F.conv2d`` (TF32) far beyond those tolerances. With TF32 off, one tolerance table holds on every device;
+    a submission that turns it back on is reset before every test (:func:`restore_torch_state`).
+    """
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 def restore_torch_state(state: dict[str, Any]) -> list[str]:
@@ -64,6 +79,8 @@ def restore_torch_state(state: dict[str, Any]) -> list[str]:
         torch.use_deterministic_algorithms(state["deterministic algorithms"])
         torch.set_num_threads(state["threads"])
         torch.autograd.set_detect_anomaly(state["anomaly detection"])
+        torch.backends.cuda.matmul.allow_tf32 = state["TF32 matmuls"]
+        torch.backends.cudnn.allow_tf32 = state["TF32 convolutions"]
     return changed
 
 

@@ -294,11 +294,13 @@ def _entry(name, exercise, suite, max_score, status, message, score, duration=No
 def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all", device: str = "auto",
           grading: config_mod.Grading | None = None, jobs: int = 1,
           on_topic_done: Callable[[str, dict], None] | None = None, keep_dir: str | None = None,
-          level: str = "auto", cancel: threading.Event | None = None, part: Part | None = None) -> dict:
+          level: str = "auto", cancel: threading.Event | None = None, part: Part | None = None,
+          threads: int | None = None) -> dict:
     """Grade one submission folder; returns the report (schema: ``report.JSON_SCHEMA``).
     ``level`` is the sandbox level (``auto``: the strongest this machine allows); setting ``cancel``
     kills the topics in progress, starts no other and raises :class:`Cancelled`. With ``part`` (for
-    ``validate``), tests it leaves out score zero."""
+    ``validate``), tests it leaves out score zero. ``threads``: torch's threads in each judge and worker
+    (default: 1 when topics are graded in parallel, else torch's own number)."""
     grading = grading or config_mod.load()
     topics = topics or list(grading.topics)
     suites = suites_for(suite)
@@ -306,7 +308,7 @@ def grade(submission: str, *, topics: list[str] | None = None, suite: str = "all
     workdir = keep_dir or tempfile.mkdtemp(prefix="autograder-")
     os.makedirs(workdir, exist_ok=True)
     staged = stage(submission, topics, workdir)
-    threads = 1 if jobs > 1 else None
+    threads = threads or (1 if jobs > 1 else None)
     faults = []
 
     # The budget: the whole submission ends by its deadline, and no topic takes more than its share, so one

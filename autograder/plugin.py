@@ -37,7 +37,7 @@ from autograder import config as config_mod
 from autograder import forbidden, protocol, sandbox, timings, zygote
 from autograder.fixtures import references
 from autograder.config import REPO_ROOT
-from autograder.guard import restore_torch_state, torch_state
+from autograder.guard import full_float32, restore_torch_state, torch_state
 from autograder.remote import (ForbiddenCall, RemoteModule, RemoteObject, SubmissionError, SubmissionTimeout, Worker,
                                hit_message)
 
@@ -67,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "exercise(name): the exercise a test grades")
     for topic in config_mod.TOPICS:
         config.addinivalue_line("markers", f"{topic}: tests of topic {topic}")
+    full_float32()  # before the session records the settings every test starts from
     config._autograder = Session(config)
     if config._autograder.use_worker:
         # Nothing of the same user may read this process's memory or open its descriptors (the results pipe).

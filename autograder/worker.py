@@ -24,7 +24,7 @@ import torch
 
 from autograder import protocol
 from autograder.fixtures import references
-from autograder.guard import Guard, restore_torch_state, torch_state
+from autograder.guard import Guard, full_float32, restore_torch_state, torch_state
 
 RUNNABLE_PREFIXES = ("autograder.fixtures.", "torch.")  # where impl.run may find the function it calls
 
@@ -190,6 +190,7 @@ class Worker:
         module.__file__ = self.path
         module.__dict__["__builtins__"] = self.guard.builtins()
         sys.modules[name] = module
+        full_float32()
         self.settings = torch_state()
         exec(code, module.__dict__)  # noqa: S102 - the submission, compiled above, with its own builtins
         restore_torch_state(self.settings)  # a default dtype set at import must not reach the tests

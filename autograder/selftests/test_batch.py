@@ -143,9 +143,11 @@ class FakeGrader:
 
     def __init__(self):
         self.calls = []
+        self.threads = []
 
     def __call__(self, folder, **kwargs):
         assert kwargs["jobs"] == 1 and kwargs["topics"] == ["attention"]
+        self.threads.append(kwargs["threads"])
         with open(os.path.join(folder, "attention.py"), encoding="utf-8") as f:
             text = f.read()
         self.calls.append(text.split()[1])
@@ -555,3 +557,11 @@ def test_a_cancelled_grade_starts_no_judge_not_even_the_direct_retry(tmp_path, m
             judge._run_judge([sys.executable, "-m", "pytest"], {}, str(tmp_path / "judge.log"), 10.0, cancel,
                              forked=forked)
     assert started == []
+
+
+@pytest.mark.parametrize("jobs, threads", [(1, None), (2, 1)])
+def test_students_graded_at_once_share_the_cores_with_one_thread_each(tmp_path, grading, jobs, threads):
+    root = make_class(tmp_path / "class", {"ann": "CORRECT", "bob": "WRONG", "cy": "CORRECT"})
+    grader = FakeGrader()
+    fake_run(root, tmp_path / "out", grading, grader, jobs=jobs)
+    assert grader.threads == [threads] * 3

@@ -80,3 +80,15 @@ def test_a_test_that_sent_the_worker_nothing_ran_none_of_its_code_and_is_not_aud
     worker = FakeWorker(requests=0)  # e.g. skipped before it reached the submission
     assert plugin._audit(FakeSubmission(worker)) == []
     assert worker.asked == []
+
+
+def test_tf32_is_off_where_tests_run_and_turned_off_again_when_a_submission_turns_it_on():
+    # this process runs the plugin, as every judge and local run does: float32 is full float32 on every device
+    assert torch.backends.cuda.matmul.allow_tf32 is False and torch.backends.cudnn.allow_tf32 is False
+    state = guard.torch_state()
+    try:
+        torch.backends.cudnn.allow_tf32 = True  # what a submission may do at import
+        assert guard.restore_torch_state(state) == ["TF32 convolutions False -> True"]
+        assert torch.backends.cudnn.allow_tf32 is False
+    finally:
+        guard.full_float32()
