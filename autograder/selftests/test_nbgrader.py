@@ -9,9 +9,8 @@ so that every topic is checked with a score between nothing and everything at li
   1/sqrt(E) scaling and ignores need_weights (a cell with partial credit); in every other topic, the
   release with one cheap exercise (:data:`FINISHED`) answered as the solution does, so each of these
   notebooks has cells with all of their points and cells with none, the release's own;
-* ``solutions`` (all the points) and ``release`` (untouched: none) in the topics of
-  AUTOGRADER_NBGRADER_TOPICS (comma-separated; ``all``: every topic; default ``attention``, the one topic
-  whose partial answer is not the release's: a solved topic costs its whole suite, twice).
+* ``solutions`` (all the points) and ``release`` (untouched: none) in every topic (or only those of
+  AUTOGRADER_NBGRADER_TOPICS, comma-separated, for a quicker run while working on one).
 
 The kernels' judges and workers are forked by one pair of fork servers for the whole autograde (the
 ``fork_servers`` fixture: :func:`autograder.zygote.running`, found through the kernels' environment), as
@@ -32,7 +31,7 @@ from autograder.config import REPO_ROOT
 from autograder.selftests.helpers import SDPA_WITHOUT_SCALING, with_definition
 
 GRADING = config.load()
-CHECKED = os.environ.get("AUTOGRADER_NBGRADER_TOPICS", "attention")
+CHECKED = os.environ.get("AUTOGRADER_NBGRADER_TOPICS", "all")
 TOPICS = list(GRADING.topics) if CHECKED == "all" else CHECKED.split(",")
 WRONG = "partial"  # the student with some of the points of every topic
 # the exercise the partial student finished in each topic but attention: one whose tests take the solution
