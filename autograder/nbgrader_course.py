@@ -26,7 +26,9 @@ topic of ``grading.yml``:
 without running it in the kernel (the grader runs it in its sandboxed worker, so an endless loop at
 import costs the topic, not the autograde run); sets ``Execute.timeout`` above the grader's own time
 limits and ``Execute.raise_on_iopub_timeout = False`` (a cell that swallows the interrupt otherwise
-aborts the whole autograde); and adds ``ClearHiddenTests`` to the feedback.
+aborts the whole autograde); adds ``ClearHiddenTests`` to the feedback; and, for ``nbgrader autograde``,
+starts the grader's fork servers (:func:`fork_servers_for`), so every notebook's judge and worker are
+forked, as ``grade``'s are, instead of each importing torch anew.
 
 nbgrader runs every cell of a submission in the grading kernel, student-added ones included, so its
 scores are only as trustworthy as that kernel; ``python -m autograder grade`` on the answer cells'
@@ -34,6 +36,8 @@ modules is the grade that no cell can change.
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import subprocess
@@ -41,7 +45,7 @@ import sys
 import tempfile
 
 from autograder import config as config_mod
-from autograder import judge, source
+from autograder import judge, source, zygote
 from autograder.config import REPO_ROOT
 from autograder.nbgrader_cells import DECIMALS, DEVICE, GRADING_ENV
 
@@ -163,6 +167,22 @@ def _code(grade_id: str, text: str, *, locked: bool = False, solution: bool = Fa
             "outputs": [], "source": text}
 
 
+_SERVERS = contextlib.ExitStack()  # the fork servers :func:`fork_servers_for` started, closed at exit
+
+
+def fork_servers_for(argv: list[str]) -> bool:
+    """For ``nbgrader autograde`` (``argv``: nbgrader's command line), start the grader's fork servers for the
+    rest of this process, unless servers are already named in the environment: the kernels nbgrader starts
+    inherit the environment, so each notebook's judge and worker are forked by them (same sandbox, torch
+    imported once per run, not twice per notebook). Other nbgrader commands start nothing. Returns whether
+    servers were started."""
+    if "autograde" not in argv[1:] or all(os.environ.get(name) for name in zygote.ENV.values()):
+        return False
+    _SERVERS.enter_context(zygote.running())
+    atexit.register(_SERVERS.close)
+    return True
+
+
 def nbgrader_config(grading: config_mod.Grading) -> str:
     """The course's ``nbgrader_config.py``."""
     timeout = int(max(min(t.topic_timeout, grading.submission_budget) for t in grading.topics.values()))
@@ -189,4 +209,9 @@ c.ClearHiddenTests.end_test_delimeter = {HIDDEN_END!r}
 c.Execute.timeout = {timeout + EXECUTE_MARGIN}  # a topic's first test cell runs the whole topic
 c.Execute.raise_on_iopub_timeout = False  # code that swallows the interrupt must not abort autograde
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+
+sys.path.insert(0, REPOSITORY)
+from autograder.nbgrader_course import fork_servers_for  # noqa: E402
+
+fork_servers_for(sys.argv)  # autograde: the notebooks' judges and workers are forked, as grade's are
 '''

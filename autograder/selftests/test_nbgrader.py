@@ -364,3 +364,25 @@ def test_nbgrader_refuses_a_course_folder_in_use(tmp_path):
     (tmp_path.parent / tmp_path.name).write_text("")
     refused = cli(sys.executable, "-m", "autograder", "nbgrader", str(tmp_path))
     assert refused.returncode == 2 and "is not a folder" in refused.stderr
+
+
+def test_the_config_starts_fork_servers_for_autograde_only(tmp_path, monkeypatch):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    (tmp_path / "nbgrader_config.py").write_text(nbgrader_course.nbgrader_config(GRADING), encoding="utf-8")
+    environ = {k: v for k, v in os.environ.items() if k not in zygote.ENV.values()}  # no servers yet
+    monkeypatch.setattr(os, "environ", environ)
+    for command in ("generate_assignment", "generate_feedback"):
+        monkeypatch.setattr(sys, "argv", ["nbgrader", command])
+        PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config()
+        assert not any(os.environ.get(name) for name in zygote.ENV.values())
+    monkeypatch.setattr(sys, "argv", ["nbgrader", "autograde"])
+    try:
+        PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config()
+        paths = [os.environ.get(name) for name in zygote.ENV.values()]
+        assert all(paths) and all(os.path.exists(p) for p in paths)  # what the kernels inherit
+        assert zygote.forked("judge") == 0  # running, and asked for nothing yet
+        assert not nbgrader_course.fork_servers_for(["nbgrader", "autograde"])  # servers named: none started
+    finally:
+        nbgrader_course._SERVERS.close()
+    assert not any(os.path.exists(p) for p in paths)
