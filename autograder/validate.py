@@ -16,9 +16,10 @@ and starts with ``# wrong: <what is wrong>`` and optionally ``# hint: <text>``.
 A variant is graded until one test loses points (showing its hint, when it declares one): first the
 tests of the exercises it breaks, starting with the one that caught it at the last recorded run
 (``mutants/caught_by.json``, written by ``python -m autograder validate``), then, only when those do
-not catch it, the whole hidden suite. Variants that
-share code name a part of their folder whose file name starts with ``_`` (not a variant itself)
-in ``# uses: _part.py`` lines; each part is appended before the variant.
+not catch it, the whole hidden suite.
+
+Variants that share code name a part of their folder whose file name starts with ``_`` (not a
+variant itself) in ``# uses: _part.py`` lines; each part is appended before the variant.
 """
 from __future__ import annotations
 
